@@ -1,0 +1,159 @@
+// The stored response: what the store keeps for one variant, with its freshness facts computed
+// at store time and its response heads prepared once, so a hit only appends Age and Cache-Status.
+
+import type { CacheControl } from '../http/cache-control.ts'
+import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { formatHttpDate } from '../http/dates.ts'
+import { freshnessLifetime, correctedInitialAge, type PolicyOptions, type ExchangeTimes, type StoredFreshness } from './policy.ts'
+
+/** Response header map with lowercased names. */
+export type Headers = Record<string, string | string[] | undefined>
+
+/** One stored response (one variant of a URL). Immutable once built: freshening builds a new one. */
+export interface StoredResponse extends StoredFreshness {
+  status: number
+  statusMessage: string
+  /** stored header fields (lowercased names), as sent to clients, without Age */
+  headers: Headers
+  body: Buffer
+  /** sorted Vary field names of this response */
+  varyFields: readonly string[]
+  /** the secondary key of the request that produced it */
+  varyKey: string
+  /** the targeted field that governed it, if any (RFC 9213) */
+  target: string | undefined
+  etag: string | undefined
+  lastModified: string | undefined
+  date: string | undefined
+  /** flat [name, value, …] list for writeHead of a 200/HEAD answer, without Age and Cache-Status */
+  head: string[]
+  /** the same for a 304 answer (RFC 9110 §15.4.5 fields only) */
+  head304: string[]
+  /** bytes counted against the store: body plus headers */
+  size: number
+}
+
+/** Settings that shape stored heads. */
+export interface EntryOptions extends PolicyOptions {
+  /** fields removed before a response reaches clients (targeted fields meant for this cache) */
+  stripFields: readonly string[]
+  /** our Via entry, e.g. "1.1 freshgate" */
+  via: string
+}
+
+/** Fields never copied into a stored response, beyond the hop-by-hop ones (RFC 9111 §3.1). */
+const NOT_STORED = new Set(['age', 'set-cookie'])
+
+/** Fields a 304 from the origin does not overwrite in the stored response (RFC 9111 §3.2). */
+const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-range', 'transfer-encoding', 'set-cookie', 'age'])
+
+/** Fields a 304 answer to a client carries (RFC 9110 §15.4.5). */
+const FIELDS_304 = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary']
+
+/**
+ * Copies response headers for storage: without hop-by-hop fields (§3.1), fields named by
+ * private= or no-cache= (§5.2.2.7, §5.2.2.4: stored without them rather than revalidated),
+ * Set-Cookie (never served to another client), Age (recomputed) and targeted fields meant for us.
+ * Adds Date when the origin sent none (RFC 9110 §6.6.1).
+ */
+export function storedHeaders (src: Headers, cc: CacheControl, opts: EntryOptions, responseTime: number): Headers {
+  const drop = hopByHopFor(src.connection)
+  const out: Headers = {}
+  for (const name in src) {
+    const v = src[name]
+    if (v === undefined || drop.has(name) || NOT_STORED.has(name) || opts.stripFields.includes(name)) continue
+    if (cc.privateFields?.includes(name) === true || cc.noCacheFields?.includes(name) === true) continue
+    out[name] = v
+  }
+  if (out.date === undefined) out.date = formatHttpDate(responseTime)
+  return out
+}
+
+/** Flattens a header map into writeHead's [name, value, …] form, appending our Via. */
+export function flatHead (headers: Headers, via: string, only?: readonly string[]): string[] {
+  const head: string[] = []
+  const names = only ?? Object.keys(headers)
+  for (const name of names) {
+    const v = headers[name]
+    if (v === undefined || name === 'via') continue
+    if (Array.isArray(v)) for (const x of v) head.push(name, x)
+    else head.push(name, v)
+  }
+  const upstreamVia = headers.via
+  head.push('via', upstreamVia === undefined ? via : `${Array.isArray(upstreamVia) ? upstreamVia.join(', ') : upstreamVia}, ${via}`)
+  return head
+}
+
+function one (v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+/** Input for building a stored response. */
+export interface BuildInput {
+  status: number
+  statusMessage: string
+  /** headers already filtered by storedHeaders() */
+  headers: Headers
+  body: Buffer
+  cc: CacheControl
+  target: string | undefined
+  varyFields: readonly string[]
+  varyKey: string
+  times: ExchangeTimes
+}
+
+/** Builds a stored response, computing its freshness once and preparing its heads. */
+export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse {
+  const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
+  const initialAge = correctedInitialAge(x.headers, x.times)
+  const head = flatHead(x.headers, opts.via)
+  const etag = one(x.headers.etag)
+  const only304 = etag === undefined ? [...FIELDS_304, 'last-modified'] : FIELDS_304
+  const head304 = flatHead(x.headers, opts.via, only304)
+  let headerBytes = 0
+  for (const s of head) headerBytes += s.length + 4
+  return {
+    status: x.status,
+    statusMessage: x.statusMessage,
+    headers: x.headers,
+    body: x.body,
+    varyFields: x.varyFields,
+    varyKey: x.varyKey,
+    target: x.target,
+    cc: x.cc,
+    lifetime,
+    initialAge,
+    responseTime: x.times.responseTime,
+    etag,
+    lastModified: one(x.headers['last-modified']),
+    date: one(x.headers.date),
+    head,
+    head304,
+    size: x.body.length + headerBytes + 256
+  }
+}
+
+/**
+ * Freshens a stored response with the header fields of a 304 (or of a HEAD response): every field
+ * replaces the stored one except those the stored response depends on (RFC 9111 §3.2), and
+ * freshness restarts from the new exchange's times (§4.3.4).
+ * https://www.rfc-editor.org/rfc/rfc9111#section-3.2
+ */
+export function freshen (stored: StoredResponse, update: Headers, cc: CacheControl, target: string | undefined, times: ExchangeTimes, opts: EntryOptions): StoredResponse {
+  const headers: Headers = { ...stored.headers }
+  for (const name in update) {
+    if (NOT_UPDATED.has(name) || update[name] === undefined) continue
+    headers[name] = update[name]
+  }
+  return buildStored({
+    status: stored.status,
+    statusMessage: stored.statusMessage,
+    headers,
+    body: stored.body,
+    cc,
+    target,
+    varyFields: stored.varyFields,
+    varyKey: stored.varyKey,
+    times
+  }, opts)
+}

@@ -1,0 +1,68 @@
+// Cache keys: the primary key (RFC 9111 §2: method-independent target URI, with scheme and
+// Host) and the Vary secondary key (§4.1) with field-value normalisation.
+
+import { splitList } from '../http/fields.ts'
+
+/**
+ * Primary cache key: scheme, authority (the request's Host, lowercased) and the full path with
+ * query, so virtual hosts behind one origin never share entries.
+ * https://www.rfc-editor.org/rfc/rfc9111#section-2
+ */
+export function primaryKey (scheme: string, host: string, path: string): string {
+  return `${scheme}://${host.toLowerCase()}${path}`
+}
+
+/** Parses a Vary value into sorted, lowercased, de-duplicated field names; `['*']` for Vary: *. */
+export function varyFields (vary: string | string[] | undefined): string[] {
+  const names = [...new Set(splitList(vary).map(n => n.toLowerCase()))]
+  if (names.includes('*')) return ['*']
+  return names.sort()
+}
+
+/** Codings freshgate tells apart in Accept-Encoding; other codings are ignored when normalising. */
+const KNOWN_CODINGS = ['br', 'deflate', 'gzip', 'identity', 'zstd']
+
+/**
+ * Normalises Accept-Encoding to the sorted set of known codings the client accepts (q > 0),
+ * so clients that accept the same codings share a variant ("gzip, br" ≡ "br;q=0.9, gzip").
+ */
+export function normalizeAcceptEncoding (value: string): string {
+  const accepted = new Set<string>()
+  let star = false
+  for (const member of splitList(value)) {
+    const [coding, ...params] = member.split(';').map(s => s.trim().toLowerCase())
+    const q = params.find(p => p.startsWith('q='))
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue
+    if (coding === 'x-gzip') accepted.add('gzip')
+    else if (coding === '*') star = true
+    else if (coding !== undefined && KNOWN_CODINGS.includes(coding)) accepted.add(coding)
+  }
+  if (star) for (const c of KNOWN_CODINGS) accepted.add(c)
+  return [...accepted].sort().join(',')
+}
+
+/** Fields whose values are lists where member order carries no meaning for selection. */
+const LIST_FIELDS = new Set(['accept', 'accept-charset', 'accept-language', 'cache-control', 'pragma', 'te', 'prefer'])
+
+/**
+ * Normalises one request field value for Vary matching (§4.1: "normalizing ... e.g. whitespace,
+ * ordering of list members"): whitespace collapsed, list members sorted where order is not
+ * significant, Accept-Encoding reduced to the accepted codings. Absent fields stay distinct from
+ * empty ones.
+ * https://www.rfc-editor.org/rfc/rfc9111#section-4.1
+ */
+export function normalizeVaryValue (field: string, value: string | string[] | undefined): string {
+  if (value === undefined) return '\u0000'
+  const joined = Array.isArray(value) ? value.join(', ') : value
+  if (field === 'accept-encoding') return normalizeAcceptEncoding(joined)
+  if (LIST_FIELDS.has(field)) return splitList(joined).map(m => m.replace(/\s*;\s*/g, ';').replace(/\s+/g, ' ')).sort().join(',')
+  return joined.trim().replace(/\s+/g, ' ')
+}
+
+/** The secondary key: the normalised values of the Vary fields, in field order. '' when Vary is empty. */
+export function secondaryKey (fields: readonly string[], headers: Record<string, string | string[] | undefined>): string {
+  if (fields.length === 0) return ''
+  let key = ''
+  for (const f of fields) key += f + '=' + normalizeVaryValue(f, headers[f]) + '\n'
+  return key
+}

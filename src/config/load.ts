@@ -1,0 +1,190 @@
+// Loads the configuration: defaults < config file < environment < flags, each value validated
+// against the schema, unknown keys refused, the result frozen.
+
+import { readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from '../errors.ts'
+import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3
+}
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/**
+ * Reads "<number><unit>" against a unit table. Returns undefined when the text does not fit.
+ * Hand-written: the popular `bytes`/`ms` packages disagree with each other on bare numbers and
+ * know no KiB/MiB, and one table-driven function covers both.
+ */
+function quantity (raw: string, units: Record<string, number>): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw)
+  if (m === null) return undefined
+  const unit = units[m[2]!.toLowerCase()]
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
+}
+
+function expected (spec: OptionSpec): string {
+  const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]` : ''
+  switch (spec.type) {
+    case 'url': return 'an http:// or https:// URL'
+    case 'integer': return `a whole number${range}`
+    case 'number': return `a number${range}`
+    case 'boolean': return 'true or false'
+    case 'bytes': return `a byte size such as 8388608, "512KiB" or "256MiB"${range}`
+    case 'duration': return `a duration in seconds or with a unit, such as 30, "500ms", "5m"${range.replace(/\d+/g, n => `${Number(n) / 1000}s`)}`
+    case 'enum': return `one of ${spec.values!.map(v => JSON.stringify(v)).join(', ')}`
+    case 'list': return 'a list of strings'
+    default: return 'text'
+  }
+}
+
+/** Validates one raw value (from a file, the environment or a flag) against its spec. */
+export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown {
+  const fail = (): never => { throw new ConfigError(`${spec.key} (${source})`, raw, expected(spec)) }
+  const inRange = (n: number): number => {
+    if (!Number.isFinite(n) || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) fail()
+    return n
+  }
+  switch (spec.type) {
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') fail()
+      return raw
+    case 'url': {
+      if (typeof raw !== 'string') return fail()
+      let u: URL
+      try { u = new URL(raw) } catch { return fail() }
+      if ((u.protocol !== 'http:' && u.protocol !== 'https:') || (u.pathname !== '/' && u.pathname !== '') || u.search !== '') fail()
+      return u.origin
+    }
+    case 'integer': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN
+      if (!Number.isInteger(n)) fail()
+      return inRange(n)
+    }
+    case 'number': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
+      return inRange(n)
+    }
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw
+      if (typeof raw === 'string' && /^(true|1|yes|on)$/i.test(raw)) return true
+      if (typeof raw === 'string' && /^(false|0|no|off)$/i.test(raw)) return false
+      return fail()
+    case 'bytes': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? quantity(raw, BYTE_UNITS) : undefined
+      if (n === undefined || !Number.isInteger(n)) return fail()
+      return inRange(n)
+    }
+    case 'duration': {
+      const n = typeof raw === 'number' ? raw * 1000 : typeof raw === 'string' ? quantity(raw, TIME_UNITS) : undefined
+      if (n === undefined) return fail()
+      return inRange(Math.round(n))
+    }
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.values!.includes(raw)) fail()
+      return raw
+    case 'list': {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map(s => s.trim()).filter(s => s !== '') : undefined
+      if (list === undefined || !list.every(s => typeof s === 'string' && s !== '')) return fail()
+      return list.map(s => (s as string).toLowerCase())
+    }
+  }
+}
+
+/** Flattens a nested config object to dotted keys, refusing keys the schema does not know. */
+function flatten (obj: unknown, source: string, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError(prefix === '' ? `(${source})` : `${prefix} (${source})`, obj, 'a mapping of option names to values')
+  }
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix === '' ? k : `${prefix}.${k}`
+    if (SCHEMA.some(s => s.key === key)) out.set(key, v)
+    else if (SCHEMA.some(s => s.key.startsWith(key + '.'))) flatten(v, source, key, out)
+    else throw new ConfigError(`${key} (${source})`, v, `a known option (${knownNear(key)})`)
+  }
+  return out
+}
+
+function knownNear (key: string): string {
+  const dot = key.lastIndexOf('.')
+  const section = dot === -1 ? '' : key.slice(0, dot + 1)
+  const names = SCHEMA.filter(s => s.key.startsWith(section)).map(s => s.key)
+  return `see README; known: ${names.join(', ')}`
+}
+
+/** Reads a YAML or JSON config file into dotted keys. */
+export function readConfigFile (path: string): Map<string, unknown> {
+  let text: string
+  try { text = readFileSync(path, 'utf8') } catch (err) {
+    throw new ConfigError('config', path, `a readable file (${(err as Error).message})`)
+  }
+  let data: unknown
+  try {
+    data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
+  } catch (err) {
+    throw new ConfigError('config', path, `valid ${extname(path) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`)
+  }
+  return flatten(data ?? {}, path)
+}
+
+/** Where raw option values come from, lowest precedence first. */
+export interface ConfigSources {
+  /** path of a YAML or JSON file */
+  file?: string
+  /** environment (FRESHGATE_*) */
+  env?: NodeJS.ProcessEnv
+  /** flags keyed by option key (dotted) */
+  flags?: Record<string, unknown>
+}
+
+/** Builds the validated, frozen Config. Throws ConfigError naming the key, value and expectation. */
+export function loadConfig (sources: ConfigSources): Config {
+  const layers: Array<[string, Map<string, unknown>]> = []
+  if (sources.file !== undefined) layers.push([sources.file, readConfigFile(sources.file)])
+  const env = new Map<string, unknown>()
+  for (const spec of SCHEMA) {
+    const v = sources.env?.[envName(spec.key)]
+    if (v !== undefined) env.set(spec.key, v)
+  }
+  layers.push(['environment', env])
+  const flags = new Map<string, unknown>()
+  for (const [k, v] of Object.entries(sources.flags ?? {})) if (v !== undefined) flags.set(k, v)
+  layers.push(['flags', flags])
+
+  const out: Record<string, unknown> = {}
+  for (const spec of SCHEMA) {
+    let value = spec.default
+    let set = false
+    for (const [source, layer] of layers) {
+      if (layer.has(spec.key)) {
+        value = coerce(spec, layer.get(spec.key), source === 'environment' ? envName(spec.key) : source === 'flags' ? `--${spec.flag}` : source)
+        set = true
+      }
+    }
+    if (!set && spec.required === true) {
+      throw new ConfigError(spec.key, undefined, `${expected(spec)} (set --${spec.flag}, ${envName(spec.key)} or "${spec.key}" in the config file)`)
+    }
+    assign(out, spec.key, value)
+  }
+  const config = out as unknown as Config
+  if (config.cache.maxEntrySize > config.cache.maxSize && config.cache.maxSize > 0) {
+    throw new ConfigError('cache.maxEntrySize', config.cache.maxEntrySize, `at most cache.maxSize (${config.cache.maxSize})`)
+  }
+  return deepFreeze(config)
+}
+
+function assign (obj: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.')
+  let o = obj
+  for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>
+  o[parts[parts.length - 1]!] = Array.isArray(value) ? [...value] : value
+}
+
+function deepFreeze<T> (o: T): T {
+  if (o !== null && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

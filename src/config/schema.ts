@@ -1,0 +1,112 @@
+// The one configuration schema: every option, its type, default and documentation.
+// The CLI flags, environment variables, config file keys and README reference derive from it.
+
+/** How an option's raw value is read. */
+export type OptionType =
+  /** free text */
+  | 'string'
+  /** an http: or https: URL */
+  | 'url'
+  /** a whole number within [min, max] */
+  | 'integer'
+  /** a number within [min, max] */
+  | 'number'
+  /** true/false (also "1"/"0", "yes"/"no" from the environment) */
+  | 'boolean'
+  /** a byte count: a number or "512KiB", "256MiB", "1GiB" (k/M/G are 1000-based, Ki/Mi/Gi 1024-based) */
+  | 'bytes'
+  /** a duration: a number of seconds or "500ms", "30s", "5m", "1h", "1d"; held in milliseconds */
+  | 'duration'
+  /** one of `values` */
+  | 'enum'
+  /** a list of strings: YAML/JSON array, or comma-separated text from flags and environment */
+  | 'list'
+
+/** One option of the schema. */
+export interface OptionSpec {
+  /** dotted path in the config file, e.g. `cache.maxSize` */
+  key: string
+  type: OptionType
+  /** the value when nothing sets it; undefined means required (or absent) */
+  default?: unknown
+  /** one-line description for --help and README */
+  doc: string
+  /** CLI flag name without dashes */
+  flag: string
+  min?: number
+  max?: number
+  values?: readonly string[]
+  /** required at start-up */
+  required?: boolean
+}
+
+const MiB = 1024 * 1024
+
+/** All options. Order is the order of --help and the README reference. */
+export const SCHEMA: readonly OptionSpec[] = [
+  { key: 'origin', type: 'url', flag: 'origin', required: true, doc: 'Origin server URL every request is forwarded to, e.g. http://127.0.0.1:3000' },
+  { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
+  { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
+  { key: 'hostHeader', type: 'enum', flag: 'host-header', default: 'client', values: ['client', 'origin'], doc: "Host header sent upstream: the client's (client) or the origin URL's (origin)" },
+  { key: 'cacheName', type: 'string', flag: 'cache-name', default: 'freshgate', doc: 'Cache name used in Cache-Status and Via' },
+  { key: 'debug', type: 'boolean', flag: 'debug', default: false, doc: 'Add the cache key to Cache-Status (key=…)' },
+  { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
+
+  { key: 'cache.maxSize', type: 'bytes', flag: 'max-size', default: 256 * MiB, min: 0, doc: 'Total bytes of stored responses (headers and bodies); 0 disables storing' },
+  { key: 'cache.maxEntrySize', type: 'bytes', flag: 'max-entry-size', default: 8 * MiB, min: 0, doc: 'Largest single stored response; larger ones stream through unstored' },
+  { key: 'cache.maxVariants', type: 'integer', flag: 'max-variants', default: 16, min: 1, max: 1024, doc: 'Most Vary variants kept per URL' },
+  { key: 'cache.heuristicFraction', type: 'number', flag: 'heuristic-fraction', default: 0.1, min: 0, max: 1, doc: 'Heuristic freshness as a fraction of (Date − Last-Modified) (RFC 9111 §4.2.2)' },
+  { key: 'cache.heuristicMaxAge', type: 'duration', flag: 'heuristic-max-age', default: 86_400_000, min: 0, doc: 'Cap on heuristic freshness' },
+  { key: 'cache.keepStale', type: 'duration', flag: 'keep-stale', default: 86_400_000, min: 0, doc: 'How long a stale response with a validator is kept for revalidation' },
+  { key: 'cache.staleIfErrorGrace', type: 'duration', flag: 'stale-if-error-grace', default: 0, min: 0, doc: 'Serve stale up to this long when the origin fails, for responses that send no stale-if-error (0: off)' },
+  { key: 'cache.setCookie', type: 'enum', flag: 'set-cookie', default: 'unless-public', values: ['unless-public', 'strip', 'never'], doc: 'Responses with Set-Cookie: store only if public/s-maxage (unless-public), store without it (strip), or never' },
+  { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
+  { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
+
+  { key: 'collapse.enabled', type: 'boolean', flag: 'collapse', default: true, doc: 'Collapse concurrent misses and revalidations of one key into one upstream request' },
+  { key: 'collapse.waitTimeout', type: 'duration', flag: 'collapse-wait-timeout', default: 15_000, min: 0, doc: 'Longest a collapsed request waits for the leader before going upstream itself' },
+  { key: 'collapse.hitForMiss', type: 'duration', flag: 'hit-for-miss', default: 30_000, min: 0, doc: 'How long a key found uncacheable skips collapsing' },
+
+  { key: 'upstream.connections', type: 'integer', flag: 'upstream-connections', default: 128, min: 1, max: 65535, doc: 'Most connections to the origin' },
+  { key: 'upstream.pipelining', type: 'integer', flag: 'upstream-pipelining', default: 1, min: 0, max: 128, doc: 'Requests pipelined per origin connection (1: keep-alive without pipelining, 0: no keep-alive)' },
+  { key: 'upstream.keepAliveTimeout', type: 'duration', flag: 'upstream-keepalive-timeout', default: 4_000, min: 1, doc: 'Idle time before an origin connection is closed' },
+  { key: 'upstream.allowH2', type: 'boolean', flag: 'upstream-h2', default: false, doc: 'Negotiate HTTP/2 with an https origin' },
+  { key: 'timeouts.connect', type: 'duration', flag: 'connect-timeout', default: 5_000, min: 1, doc: 'Upstream connect timeout (504 FG_UPSTREAM_CONNECT_TIMEOUT)' },
+  { key: 'timeouts.headers', type: 'duration', flag: 'headers-timeout', default: 30_000, min: 1, doc: 'Upstream response headers timeout (504 FG_UPSTREAM_HEADERS_TIMEOUT)' },
+  { key: 'timeouts.body', type: 'duration', flag: 'body-timeout', default: 30_000, min: 1, doc: 'Upstream idle time between body chunks (504 FG_UPSTREAM_BODY_TIMEOUT)' },
+
+  { key: 'log.level', type: 'enum', flag: 'log-level', default: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Application log level' },
+  { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One JSON access-log line per request on stdout' }
+]
+
+/** The validated, frozen configuration. */
+export interface Config {
+  origin: string
+  host: string
+  port: number
+  hostHeader: 'client' | 'origin'
+  cacheName: string
+  debug: boolean
+  maxHeaderSize: number
+  cache: {
+    maxSize: number
+    maxEntrySize: number
+    maxVariants: number
+    heuristicFraction: number
+    heuristicMaxAge: number
+    keepStale: number
+    staleIfErrorGrace: number
+    setCookie: 'unless-public' | 'strip' | 'never'
+    targets: string[]
+    stripTargets: string[]
+  }
+  collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
+  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean }
+  timeouts: { connect: number, headers: number, body: number }
+  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean }
+}
+
+/** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */
+export function envName (key: string): string {
+  return 'FRESHGATE_' + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+}

@@ -1,0 +1,68 @@
+// Stable error codes. Each code has one meaning forever; README "Error codes" documents them.
+
+/** Every error code freshgate emits, with the HTTP status sent to the client where it has one. */
+export const ERROR_CODES = {
+  /** A config file, environment variable or flag is invalid (start-up exits with code 2). */
+  FG_CONFIG_INVALID: { status: 0, text: 'invalid configuration' },
+  /** The origin refused the connection. */
+  FG_UPSTREAM_REFUSED: { status: 502, text: 'origin refused the connection' },
+  /** The origin closed or reset the connection before a complete response. */
+  FG_UPSTREAM_RESET: { status: 502, text: 'origin closed the connection' },
+  /** The origin's response could not be parsed or exceeded a limit. */
+  FG_UPSTREAM_INVALID: { status: 502, text: 'invalid response from origin' },
+  /** Any other failure talking to the origin (DNS, TLS, …). */
+  FG_UPSTREAM_ERROR: { status: 502, text: 'error talking to origin' },
+  /** No connection to the origin within the connect timeout. */
+  FG_UPSTREAM_CONNECT_TIMEOUT: { status: 504, text: 'timed out connecting to origin' },
+  /** The origin sent no response headers within the headers timeout. */
+  FG_UPSTREAM_HEADERS_TIMEOUT: { status: 504, text: 'timed out waiting for origin response headers' },
+  /** The origin stalled mid-body longer than the body timeout. */
+  FG_UPSTREAM_BODY_TIMEOUT: { status: 504, text: 'timed out waiting for origin response body' },
+  /** The request had `Cache-Control: only-if-cached` and nothing usable was stored (RFC 9111 §5.2.1.7). */
+  FG_ONLY_IF_CACHED: { status: 504, text: 'only-if-cached and no stored response is usable' },
+  /** A stale `must-revalidate` response could not be revalidated (RFC 9111 §4.3.3). */
+  FG_REVALIDATION_FAILED: { status: 504, text: 'stale response must be revalidated and the origin is unreachable' },
+  /** The request could not be understood (e.g. a malformed request target). */
+  FG_BAD_REQUEST: { status: 400, text: 'bad request' }
+} as const
+
+/** An error code name. */
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** An error carrying a stable code. */
+export class FreshgateError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message?: string, options?: ErrorOptions) {
+    super(message ?? ERROR_CODES[code].text, options)
+    this.code = code
+    this.name = 'FreshgateError'
+  }
+}
+
+/** A configuration error: names the key, the value given and what was expected. */
+export class ConfigError extends FreshgateError {
+  readonly key: string
+  constructor (key: string, value: unknown, expected: string) {
+    super('FG_CONFIG_INVALID', `${key}: got ${JSON.stringify(value) ?? String(value)}, expected ${expected}`)
+    this.key = key
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * Maps an undici or socket error to a stable upstream code.
+ * https://undici.nodejs.org/#/docs/api/Errors
+ */
+export function upstreamCode (err: unknown): ErrorCode {
+  const e = err as { code?: string, cause?: { code?: string } }
+  const code = e?.code ?? ''
+  const cause = e?.cause?.code ?? ''
+  if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') return 'FG_UPSTREAM_REFUSED'
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'FG_UPSTREAM_CONNECT_TIMEOUT'
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'FG_UPSTREAM_HEADERS_TIMEOUT'
+  if (code === 'UND_ERR_BODY_TIMEOUT') return 'FG_UPSTREAM_BODY_TIMEOUT'
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || cause === 'ECONNRESET') return 'FG_UPSTREAM_RESET'
+  if (code === 'HPE_INVALID_CONSTANT' || code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' ||
+      code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return 'FG_UPSTREAM_INVALID'
+  return 'FG_UPSTREAM_ERROR'
+}

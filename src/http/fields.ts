@@ -1,0 +1,49 @@
+// Field-value helpers shared by the RFC 9110 parsers: list splitting and
+// optional-whitespace trimming. One home for each, so no parser carries a copy.
+
+/** Splits a comma-separated list field (RFC 9110 §5.6.1), honouring quoted strings, dropping empty members. */
+export function splitList (value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  if (Array.isArray(value)) return value.flatMap(v => splitList(v))
+  const out: string[] = []
+  let start = 0
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 0x22 /* " */) quoted = !quoted
+    else if (c === 0x5c /* \ */ && quoted) i++
+    else if (c === 0x2c /* , */ && !quoted) {
+      const member = value.slice(start, i).trim()
+      if (member !== '') out.push(member)
+      start = i + 1
+    }
+  }
+  const last = value.slice(start).trim()
+  if (last !== '') out.push(last)
+  return out
+}
+
+/** Joins repeated field lines into one value, as RFC 9110 §5.3 allows for list fields. */
+export function joinField (value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/** Returns the field's only value, or undefined when absent or repeated (a singleton field sent twice is invalid). */
+export function singleField (value: string | string[] | undefined): string | undefined {
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : undefined
+  return value
+}
+
+/** Removes surrounding double quotes and unescapes a quoted-string (RFC 9110 §5.6.4); other text is returned as is. */
+export function unquote (value: string): string {
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    return value.slice(1, -1).replace(/\\(.)/g, '$1')
+  }
+  return value
+}
+
+/** True when `value` is a valid token (RFC 9110 §5.6.2). */
+export function isToken (value: string): boolean {
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)
+}

@@ -1,0 +1,123 @@
+// Request collapsing: one upstream exchange per cache key at a time; concurrent requests for the
+// key wait for its outcome (bounded), then re-read the cache or go upstream on their own.
+// Keys found uncacheable skip collapsing for a while (hit-for-miss), so bursts are not serialised.
+
+import type { ErrorCode } from '../errors.ts'
+
+/** How a leader's exchange ended, as waiters see it. */
+export type Outcome =
+  /** a response was stored or freshened: look the cache up again */
+  | { kind: 'stored' }
+  /** the response is not storable, or storing stopped: go upstream alone */
+  | { kind: 'released' }
+  /** the origin could not be reached: answer with this error (or stale-if-error) */
+  | { kind: 'failed', code: ErrorCode }
+
+/** One exchange in flight. */
+export class Flight {
+  #resolve!: (o: Outcome) => void
+  readonly promise: Promise<Outcome>
+  /** requests waiting on this flight */
+  waiters = 0
+  #done = false
+
+  constructor () {
+    this.promise = new Promise(resolve => { this.#resolve = resolve })
+  }
+
+  get done (): boolean {
+    return this.#done
+  }
+
+  settle (o: Outcome): void {
+    if (this.#done) return
+    this.#done = true
+    this.#resolve(o)
+  }
+}
+
+const RELEASED: Outcome = Object.freeze({ kind: 'released' })
+
+/** The in-flight registry and the hit-for-miss memory. */
+export class Collapser {
+  readonly #flights = new Map<string, Flight>()
+  readonly #uncacheable = new Map<string, number>()
+  readonly #hitForMissMs: number
+  readonly #waitMs: number
+  /** bound on remembered uncacheable keys */
+  static readonly MAX_UNCACHEABLE = 10_000
+
+  constructor (waitMs: number, hitForMissMs: number) {
+    this.#waitMs = waitMs
+    this.#hitForMissMs = hitForMissMs
+  }
+
+  /** The flight for `key` if one is running and the key is not marked uncacheable at `now`. */
+  joinable (key: string, now: number): Flight | undefined {
+    const f = this.#flights.get(key)
+    if (f === undefined) return undefined
+    const until = this.#uncacheable.get(key)
+    if (until !== undefined && until > now) return undefined
+    return f
+  }
+
+  /** Starts a flight for `key`, unless the key is marked uncacheable (then returns undefined). */
+  lead (key: string, now: number): Flight | undefined {
+    const until = this.#uncacheable.get(key)
+    if (until !== undefined) {
+      if (until > now) return undefined
+      this.#uncacheable.delete(key)
+    }
+    if (this.#flights.has(key)) return undefined
+    const f = new Flight()
+    this.#flights.set(key, f)
+    return f
+  }
+
+  /** Ends a flight: settles it and forgets it. */
+  finish (key: string, f: Flight, o: Outcome): void {
+    if (this.#flights.get(key) === f) this.#flights.delete(key)
+    f.settle(o)
+  }
+
+  /** Remembers that `key` produced an uncacheable response (hit-for-miss). */
+  markUncacheable (key: string, now: number): void {
+    if (this.#hitForMissMs <= 0) return
+    if (this.#uncacheable.size >= Collapser.MAX_UNCACHEABLE) {
+      const oldest = this.#uncacheable.keys().next().value
+      if (oldest !== undefined) this.#uncacheable.delete(oldest)
+    }
+    this.#uncacheable.set(key, now + this.#hitForMissMs)
+  }
+
+  /** Forgets hit-for-miss for `key` (a later response for it was stored). */
+  markCacheable (key: string): void {
+    this.#uncacheable.delete(key)
+  }
+
+  /**
+   * Waits for a flight's outcome, at most the configured wait; a waiter that times out or whose
+   * client goes away is released without disturbing the flight or the other waiters.
+   */
+  async wait (f: Flight, gone: AbortSignal | undefined): Promise<Outcome> {
+    f.waiters++
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    try {
+      return await Promise.race([
+        f.promise,
+        new Promise<Outcome>(resolve => {
+          timer = setTimeout(resolve, this.#waitMs, RELEASED)
+          if (gone !== undefined) {
+            onAbort = () => resolve(RELEASED)
+            gone.addEventListener('abort', onAbort, { once: true })
+          }
+        })
+      ])
+    } finally {
+      f.waiters--
+      clearTimeout(timer)
+      if (onAbort !== undefined) gone?.removeEventListener('abort', onAbort)
+    }
+  }
+}

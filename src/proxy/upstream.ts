@@ -1,0 +1,118 @@
+// The upstream client: one undici Pool with keep-alive to the origin, and a streaming exchange
+// that hands the response to a sink chunk by chunk, with backpressure, never buffering for us.
+
+import { Pool, type Dispatcher } from 'undici'
+import type { Config } from '../config/schema.ts'
+import type { Headers } from '../cache/entry.ts'
+
+/** Receives one upstream response. Methods are called in order: head, data*, end | error. */
+export interface ResponseSink {
+  /** Response head. Interim (1xx) responses are not delivered. */
+  head (status: number, statusMessage: string, headers: Headers): void
+  /** A body chunk. Return false to pause the upstream until `resume()` is called. */
+  data (chunk: Buffer): boolean
+  /** The body ended. */
+  end (): void
+  /** The exchange failed (before or after the head). */
+  error (err: Error): void
+}
+
+/** Controls a running exchange. */
+export interface Exchange {
+  /** Resumes a paused body. */
+  resume (): void
+  /** Aborts the exchange; the sink's error() is called. */
+  abort (reason: Error): void
+}
+
+/** What to send upstream. */
+export interface UpstreamRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[]>
+  body: Dispatcher.DispatchOptions['body']
+}
+
+class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
+  #controller: Dispatcher.DispatchController | undefined
+  #aborted: Error | undefined
+  readonly #sink: ResponseSink
+
+  constructor (sink: ResponseSink) {
+    this.#sink = sink
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#aborted !== undefined) controller.abort(this.#aborted)
+  }
+
+  onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Headers, statusMessage?: string): void {
+    if (status < 200) return
+    this.#controller = controller
+    this.#sink.head(status, statusMessage ?? '', headers)
+  }
+
+  onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#sink.data(chunk)) controller.pause()
+  }
+
+  onResponseEnd (): void {
+    this.#sink.end()
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#sink.error(err)
+  }
+
+  resume (): void {
+    this.#controller?.resume()
+  }
+
+  abort (reason: Error): void {
+    this.#aborted = reason
+    this.#controller?.abort(reason)
+  }
+}
+
+/** The pooled connection to one origin. */
+export class Upstream {
+  readonly #pool: Pool
+  readonly #headersTimeout: number
+  readonly #bodyTimeout: number
+  readonly origin: string
+
+  constructor (config: Config) {
+    this.origin = config.origin
+    this.#headersTimeout = config.timeouts.headers
+    this.#bodyTimeout = config.timeouts.body
+    this.#pool = new Pool(config.origin, {
+      connections: config.upstream.connections,
+      pipelining: config.upstream.pipelining,
+      keepAliveTimeout: config.upstream.keepAliveTimeout,
+      connectTimeout: config.timeouts.connect,
+      headersTimeout: config.timeouts.headers,
+      bodyTimeout: config.timeouts.body,
+      maxHeaderSize: config.maxHeaderSize,
+      allowH2: config.upstream.allowH2
+    })
+  }
+
+  /** Starts an exchange; the sink receives the response. */
+  send (req: UpstreamRequest, sink: ResponseSink): Exchange {
+    const handler = new SinkHandler(sink)
+    this.#pool.dispatch({
+      path: req.path,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: this.#headersTimeout,
+      bodyTimeout: this.#bodyTimeout
+    }, handler)
+    return handler
+  }
+
+  async close (): Promise<void> {
+    await this.#pool.close()
+  }
+}
