@@ -104,6 +104,10 @@ export interface BuildInput {
 
 /** Builds a stored response, computing its freshness once and preparing its heads. */
 export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse {
+  // A stored body's length is known: hits go out with Content-Length, not chunked.
+  if (x.headers['content-length'] === undefined && x.status !== 204 && x.status !== 304) {
+    x = { ...x, headers: { ...x.headers, 'content-length': String(x.body.length) } }
+  }
   const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
   const initialAge = correctedInitialAge(x.headers, x.times)
   const head = flatHead(x.headers, opts.via)

@@ -1,0 +1,318 @@
+// The request flow: listen → key → look up → decide → (serve | revalidate | forward) → store → respond.
+// Upstream responses are handled by the Exchange sink (exchange.ts); this file decides.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Config } from '../config/schema.ts'
+import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cache-control.ts'
+import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { shouldAnswer304 } from '../http/conditional.ts'
+import { decide, currentAge, staleIfErrorAllowed, staleForbidden, type PolicyOptions } from '../cache/policy.ts'
+import { primaryKey } from '../cache/key.ts'
+import type { HttpCache } from '../cache/cache.ts'
+import type { StoredResponse, EntryOptions } from '../cache/entry.ts'
+import type { Upstream } from './upstream.ts'
+import { Collapser, type Flight } from './collapse.ts'
+import { cacheStatus, sendError, type Forward } from './respond.ts'
+import { Exchange } from './exchange.ts'
+import type { ErrorCode } from '../errors.ts'
+
+/** One access-log record. */
+export interface AccessRecord {
+  method: string
+  url: string
+  status: number
+  cache: string
+  ms: number
+}
+
+/** Where access-log records go. */
+export type AccessLog = (r: AccessRecord) => void
+
+/** Everything a request needs to know about itself; one allocation per request. */
+export interface Ctx {
+  req: IncomingMessage
+  /** undefined for background revalidations, which have no client */
+  res: ServerResponse | undefined
+  method: string
+  /** path with query, as sent upstream */
+  path: string
+  host: string
+  key: string
+  /** performance.now() at arrival */
+  start: number
+  reqCC: CacheControl
+  pragma: boolean
+}
+
+/** Request fields that carry preconditions meant for the origin (RFC 9111 §4.3.2). */
+const ORIGIN_PRECONDITIONS = ['if-match', 'if-unmodified-since']
+
+/** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
+const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
+
+const EMPTY_CC = parseCacheControl(undefined)
+
+/** Services the exchange needs from the handler. */
+export interface Services {
+  readonly config: Config
+  readonly cache: HttpCache | undefined
+  readonly collapser: Collapser | undefined
+  readonly upstream: Upstream
+  readonly clock: () => number
+  readonly entryOptions: EntryOptions
+  readonly via: string
+  serveStored (ctx: Ctx, entry: StoredResponse, now: number, cs: CacheStatusParts): void
+  fail (ctx: Ctx, code: ErrorCode, entry: StoredResponse | undefined, fwd: Forward, detail?: string): void
+  logDone (ctx: Ctx, status: number, cache: string): void
+  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined): void
+}
+
+/** Cache-Status parameters for a stored response being served. */
+export interface CacheStatusParts {
+  hit?: boolean
+  fwd?: Forward
+  fwdStatus?: number
+  stored?: boolean
+  collapsed?: boolean
+  detail?: string
+}
+
+/** The proxy's request handler. */
+export class ProxyHandler implements Services {
+  readonly config: Config
+  readonly cache: HttpCache | undefined
+  readonly collapser: Collapser | undefined
+  readonly upstream: Upstream
+  readonly clock: () => number
+  readonly entryOptions: EntryOptions
+  readonly via: string
+  readonly #accessLog: AccessLog | undefined
+  readonly #originHost: string
+
+  constructor (config: Config, cache: HttpCache | undefined, upstream: Upstream, clock: () => number, accessLog: AccessLog | undefined) {
+    this.config = config
+    this.cache = cache
+    this.upstream = upstream
+    this.clock = clock
+    this.#accessLog = accessLog
+    this.#originHost = new URL(config.origin).host
+    this.via = `1.1 ${config.cacheName}`
+    this.collapser = config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined
+    const policy: PolicyOptions = {
+      heuristicFraction: config.cache.heuristicFraction,
+      heuristicMaxAge: config.cache.heuristicMaxAge,
+      setCookie: config.cache.setCookie
+    }
+    this.entryOptions = { ...policy, stripFields: config.cache.stripTargets, via: this.via }
+  }
+
+  /** node:http 'request' listener. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const start = performance.now()
+    const method = req.method ?? 'GET'
+    let path = req.url ?? '/'
+    let host = req.headers.host
+    if (path.charCodeAt(0) !== 0x2f /* / */ && path !== '*') {
+      // absolute-form request target (RFC 9112 §3.2.2): the authority replaces Host.
+      try {
+        const u = new URL(path)
+        path = u.pathname + u.search
+        host = u.host
+      } catch {
+        const ctx = this.#ctx(req, res, method, '/', this.#originHost, start)
+        this.fail(ctx, 'FG_BAD_REQUEST', undefined, 'bypass', 'request-target')
+        return
+      }
+    }
+    if (host === undefined || host === '') host = this.#originHost
+    const ctx = this.#ctx(req, res, method, path, host, start)
+    if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined) {
+      this.#cached(ctx).catch(err => this.#crash(ctx, err))
+    } else {
+      this.exchange(ctx, undefined, this.cache === undefined ? 'bypass' : 'method', undefined)
+    }
+  }
+
+  #ctx (req: IncomingMessage, res: ServerResponse | undefined, method: string, path: string, host: string, start: number): Ctx {
+    const cc = req.headers['cache-control']
+    return {
+      req,
+      res,
+      method,
+      path,
+      host,
+      key: primaryKey('http', host, path),
+      start,
+      reqCC: cc === undefined ? EMPTY_CC : parseCacheControl(cc, 'ignore'),
+      pragma: pragmaNoCache(req.headers.pragma, cc)
+    }
+  }
+
+  /** GET and HEAD: look up, decide, serve or go upstream. */
+  async #cached (ctx: Ctx): Promise<void> {
+    const cache = this.cache!
+    const h = ctx.req.headers
+    // "A cache MUST NOT evaluate conditional header fields that only apply to an origin server"
+    // (RFC 9111 §4.3.2): such requests go to the origin as they are.
+    if (ORIGIN_PRECONDITIONS.some(f => h[f] !== undefined)) {
+      this.exchange(ctx, undefined, 'request', undefined)
+      return
+    }
+    let found = cache.lookup(ctx.key, h)
+    if (found instanceof Promise) found = await found
+    const entry = found.entry
+    const now = this.clock()
+    if (entry !== undefined) {
+      const d = decide(entry, ctx.reqCC, ctx.pragma, now)
+      if (d === 'fresh' || d === 'stale-ok') return this.serveStored(ctx, entry, now, { hit: true })
+      // §5.2.1.7: only-if-cached never goes forward.
+      if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, 'stale')
+      if (d === 'stale-while-revalidate') {
+        this.serveStored(ctx, entry, now, { hit: true, detail: 'stale-while-revalidate' })
+        this.#background(ctx, entry)
+        return
+      }
+      const fwd: Forward = ctx.reqCC.noCache || ctx.pragma || ctx.reqCC.maxAge !== undefined || ctx.reqCC.minFresh !== undefined ? 'request' : 'stale'
+      return this.#forward(ctx, entry, fwd)
+    }
+    if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, found.hasVariants ? 'vary-miss' : 'uri-miss')
+    return this.#forward(ctx, undefined, found.hasVariants ? 'vary-miss' : 'uri-miss')
+  }
+
+  /** Goes upstream for a GET/HEAD, joining or leading a collapsed flight where allowed. */
+  async #forward (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward): Promise<void> {
+    const collapser = this.collapser
+    // HEAD is forwarded as HEAD (it can freshen, never fill); requests with Authorization or
+    // directives demanding an end-to-end answer neither wait for nor lead a collapsed flight.
+    if (collapser === undefined || ctx.method !== 'GET' || fwd === 'request' || ctx.req.headers.authorization !== undefined || ctx.reqCC.noStore) {
+      this.exchange(ctx, entry, fwd, undefined)
+      return
+    }
+    const now = this.clock()
+    const running = collapser.joinable(ctx.key, now)
+    if (running === undefined) {
+      this.exchange(ctx, entry, fwd, collapser.lead(ctx.key, now))
+      return
+    }
+    const outcome = await collapser.wait(running, undefined)
+    if (ctx.res?.destroyed === true) return
+    if (outcome.kind === 'stored') {
+      let again = this.cache!.lookup(ctx.key, ctx.req.headers)
+      if (again instanceof Promise) again = await again
+      const later = this.clock()
+      if (again.entry !== undefined) {
+        const d = decide(again.entry, ctx.reqCC, ctx.pragma, later)
+        if (d === 'fresh' || d === 'stale-ok') {
+          return this.serveStored(ctx, again.entry, later, { fwd, fwdStatus: again.entry.status, collapsed: true })
+        }
+      }
+    } else if (outcome.kind === 'failed') {
+      return this.fail(ctx, outcome.code, entry, fwd, 'collapsed')
+    }
+    // Released (not storable, timed out) or not usable for this request: go upstream alone.
+    this.exchange(ctx, entry, fwd, undefined)
+  }
+
+  /** stale-while-revalidate: one background revalidation per key (RFC 5861 §3). */
+  #background (ctx: Ctx, entry: StoredResponse): void {
+    const now = this.clock()
+    const flight = this.collapser?.lead(ctx.key, now)
+    if (this.collapser !== undefined && flight === undefined) return
+    const bg: Ctx = { ...ctx, res: undefined, method: 'GET' }
+    this.exchange(bg, entry, 'stale', flight)
+  }
+
+  /** Starts one upstream exchange and streams its response (exchange.ts). */
+  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined): void {
+    const cacheable = (ctx.method === 'GET') && this.cache !== undefined && fwd !== 'method' && fwd !== 'bypass'
+    new Exchange(this, ctx, entry, fwd, flight, cacheable).start(this.upstreamHeaders(ctx, cacheable))
+  }
+
+  /**
+   * Request fields sent upstream: the client's without hop-by-hop fields (RFC 9110 §7.6.1), with
+   * Via and X-Forwarded-* added. When the cache fills or revalidates, the client's conditionals
+   * and Range are replaced by the cache's own (RFC 9111 §4.3.1).
+   */
+  upstreamHeaders (ctx: Ctx, fill: boolean): Record<string, string | string[]> {
+    const src = ctx.req.headers
+    const drop = hopByHopFor(src.connection)
+    const out: Record<string, string | string[]> = {}
+    for (const name in src) {
+      const v = src[name]
+      if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'x-forwarded-for' || name === 'host') continue
+      if (fill && CLIENT_CONDITIONALS.has(name)) continue
+      out[name] = v
+    }
+    out.host = this.config.hostHeader === 'origin' ? this.#originHost : ctx.host
+    const ip = ctx.req.socket.remoteAddress ?? ''
+    const xff = src['x-forwarded-for']
+    out['x-forwarded-for'] = xff === undefined ? ip : `${xff}, ${ip}`
+    out['x-forwarded-proto'] = 'http'
+    out['x-forwarded-host'] = ctx.host
+    const via = `${ctx.req.httpVersion} ${this.config.cacheName}`
+    out.via = src.via === undefined ? via : `${src.via}, ${via}`
+    return out
+  }
+
+  /**
+   * Serves a stored response: a 304 when the client's validators match (RFC 9110 §13.2.2; only
+   * for 2xx, §13.2.1), else the stored status, headers and body (none for HEAD), with Age.
+   */
+  serveStored (ctx: Ctx, entry: StoredResponse, now: number, cs: CacheStatusParts): void {
+    const res = ctx.res
+    if (res === undefined || res.destroyed) return
+    const age = currentAge(entry, now)
+    const status = cacheStatus(this.config.cacheName, {
+      ...cs,
+      ttl: entry.lifetime - age,
+      key: this.config.debug ? ctx.key : undefined
+    })
+    const h = ctx.req.headers
+    const inm = h['if-none-match']
+    const ims = h['if-modified-since']
+    let code = entry.status
+    if ((inm !== undefined || ims !== undefined) && code >= 200 && code < 300 &&
+        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, entry)) {
+      code = 304
+      const head = entry.head304.slice()
+      head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+      res.writeHead(304, head)
+      res.end()
+    } else {
+      const head = entry.head.slice()
+      head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+      res.writeHead(code, entry.statusMessage, head)
+      res.end(ctx.method === 'HEAD' ? undefined : entry.body)
+    }
+    this.logDone(ctx, code, status)
+  }
+
+  /** Answers an upstream failure: stale-if-error when allowed, else a coded error response. */
+  fail (ctx: Ctx, code: ErrorCode, entry: StoredResponse | undefined, fwd: Forward, detail?: string): void {
+    if (ctx.res === undefined) return
+    const now = this.clock()
+    if (entry !== undefined && code !== 'FG_ONLY_IF_CACHED' && code !== 'FG_BAD_REQUEST') {
+      if (staleIfErrorAllowed(entry, ctx.reqCC, this.config.cache.staleIfErrorGrace, now)) {
+        return this.serveStored(ctx, entry, now, { fwd, detail: 'stale-if-error' })
+      }
+      // RFC 9111 §4.3.3 / §5.2.2.2: a stale response that must be revalidated is never served
+      // when the origin cannot be reached; the cache answers 504.
+      if (staleForbidden(entry.cc)) code = 'FG_REVALIDATION_FAILED'
+    }
+    const status = cacheStatus(this.config.cacheName, { fwd, detail: detail === undefined ? code : `${code}-${detail}` })
+    const sent = sendError(ctx.res, code, status)
+    this.logDone(ctx, sent, status)
+  }
+
+  logDone (ctx: Ctx, status: number, cache: string): void {
+    if (this.#accessLog === undefined || ctx.res === undefined) return
+    this.#accessLog({ method: ctx.method, url: ctx.path, status, cache, ms: Math.round((performance.now() - ctx.start) * 1000) / 1000 })
+  }
+
+  #crash (ctx: Ctx, err: unknown): void {
+    // A bug, not an upstream failure: answer 502 rather than leave the client hanging.
+    process.emitWarning(err instanceof Error ? err : new Error(String(err)))
+    if (ctx.res !== undefined && !ctx.res.headersSent) this.fail(ctx, 'FG_UPSTREAM_ERROR', undefined, 'bypass', 'internal')
+    else ctx.res?.destroy()
+  }
+}
