@@ -100,6 +100,8 @@ export interface BuildInput {
   varyFields: readonly string[]
   varyKey: string
   times: ExchangeTimes
+  /** the Age field as received (storedHeaders drops it; §4.2.3 needs it) */
+  age: string | string[] | undefined
 }
 
 /** Builds a stored response, computing its freshness once and preparing its heads. */
@@ -109,7 +111,7 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
     x = { ...x, headers: { ...x.headers, 'content-length': String(x.body.length) } }
   }
   const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
-  const initialAge = correctedInitialAge(x.headers, x.times)
+  const initialAge = correctedInitialAge({ date: x.headers.date, age: x.age }, x.times)
   const head = flatHead(x.headers, opts.via)
   const etag = one(x.headers.etag)
   const only304 = etag === undefined ? [...FIELDS_304, 'last-modified'] : FIELDS_304
@@ -143,7 +145,7 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
  * freshness restarts from the new exchange's times (§4.3.4).
  * https://www.rfc-editor.org/rfc/rfc9111#section-3.2
  */
-export function freshen (stored: StoredResponse, update: Headers, cc: CacheControl, target: string | undefined, times: ExchangeTimes, opts: EntryOptions): StoredResponse {
+export function freshen (stored: StoredResponse, update: Headers, age: string | string[] | undefined, cc: CacheControl, target: string | undefined, times: ExchangeTimes, opts: EntryOptions): StoredResponse {
   const headers: Headers = { ...stored.headers }
   for (const name in update) {
     if (NOT_UPDATED.has(name) || update[name] === undefined) continue
@@ -158,6 +160,7 @@ export function freshen (stored: StoredResponse, update: Headers, cc: CacheContr
     target,
     varyFields: stored.varyFields,
     varyKey: stored.varyKey,
-    times
+    times,
+    age
   }, opts)
 }

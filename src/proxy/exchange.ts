@@ -191,7 +191,7 @@ export class Exchange implements ResponseSink {
     }
     const { cc, target } = effectiveDirectives(h, s.config.cache.targets)
     const update = storedHeaders(h, cc, s.entryOptions, now)
-    const fresh = freshen(entry, update, cc, target, { requestTime: this.#requestTime, responseTime: now }, s.entryOptions)
+    const fresh = freshen(entry, update, h.age, cc, target, { requestTime: this.#requestTime, responseTime: now }, s.entryOptions)
     await s.cache!.replace(ctx.key, new Map([[entry, fresh]]), now)
   }
 
@@ -228,7 +228,7 @@ export class Exchange implements ResponseSink {
       const update = storedHeaders(this.#headers, cc, s.entryOptions, now)
       const times = { requestTime: this.#requestTime, responseTime: now }
       const updates = new Map<StoredResponse, StoredResponse>()
-      for (const v of selected) updates.set(v, freshen(v, update, cc, target, times, s.entryOptions))
+      for (const v of selected) updates.set(v, freshen(v, update, this.#headers.age, cc, target, times, s.entryOptions))
       await s.cache!.replace(ctx.key, updates, now)
       this.#settle(STORED)
       const served = updates.get(entry) ?? updates.get(selected[0]!)!
@@ -323,7 +323,8 @@ export class Exchange implements ResponseSink {
       target,
       varyFields: fields,
       varyKey: secondaryKey(fields, ctx.req.headers),
-      times: { requestTime: this.#requestTime, responseTime: this.#responseTime }
+      times: { requestTime: this.#requestTime, responseTime: this.#responseTime },
+      age: this.#headers.age
     }, s.entryOptions)
     s.collapser?.markCacheable(ctx.key)
     s.cache!.put(ctx.key, entry, ctx.req.headers, s.clock())
