@@ -54,7 +54,7 @@ export class ConfigError extends FreshgateError {
  * https://undici.nodejs.org/#/docs/api/Errors
  */
 export function upstreamCode (err: unknown): ErrorCode {
-  const e = err as { code?: string, cause?: { code?: string } }
+  const e = err as { code?: string, name?: string, cause?: { code?: string } }
   const code = e?.code ?? ''
   const cause = e?.cause?.code ?? ''
   if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') return 'FG_UPSTREAM_REFUSED'
@@ -62,7 +62,8 @@ export function upstreamCode (err: unknown): ErrorCode {
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'FG_UPSTREAM_HEADERS_TIMEOUT'
   if (code === 'UND_ERR_BODY_TIMEOUT') return 'FG_UPSTREAM_BODY_TIMEOUT'
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || cause === 'ECONNRESET') return 'FG_UPSTREAM_RESET'
-  if (code === 'HPE_INVALID_CONSTANT' || code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' ||
+  // undici's HTTPParserError carries no code, only its name.
+  if (e?.name === 'HTTPParserError' || code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' ||
       code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return 'FG_UPSTREAM_INVALID'
   return 'FG_UPSTREAM_ERROR'
 }
