@@ -201,7 +201,10 @@ export class ProxyHandler implements Services {
       if (again instanceof Promise) again = await again
       const later = this.clock()
       if (again.entry !== undefined) {
-        const d = decide(again.entry, ctx.reqCC, ctx.pragma, later)
+        // A response received after this request arrived answers it as a forwarded request
+        // would have been answered, even when it is stale on arrival (max-age=0, no-cache):
+        // that is what lets concurrent revalidations collapse.
+        const d = again.entry.responseTime >= now ? 'fresh' : decide(again.entry, ctx.reqCC, ctx.pragma, later)
         if (d === 'fresh' || d === 'stale-ok') {
           return this.serveStored(ctx, again.entry, later, { fwd, fwdStatus: again.entry.status, collapsed: true })
         }

@@ -1,0 +1,122 @@
+// Request collapsing and streaming through the cache: one upstream request per key, waiters served
+// from its result, released when it is not storable, errors delivered to all.
+
+import t from 'tap'
+import { connect } from 'node:net'
+import { setup, get, raw } from './harness.ts'
+
+const N = 40
+
+t.test('concurrent misses on one key → exactly one origin request; waiters are collapsed', async t => {
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 150))
+    res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' })
+    res.end('shared body')
+  })
+  const all = await Promise.all(Array.from({ length: N }, () => get(`${proxy.url}/herd`)))
+  t.equal(origin.count('/herd'), 1, 'one origin request')
+  t.ok(all.every(r => r.status === 200 && r.body === 'shared body'), 'everyone got the body')
+  const collapsed = all.filter(r => /; collapsed/.test(r.cs))
+  t.equal(collapsed.length, N - 1, 'every waiter says collapsed')
+  t.match(collapsed[0]!.cs, /^freshgate; fwd=uri-miss; fwd-status=200; collapsed; ttl=60$/)
+})
+
+t.test('concurrent revalidations of one key collapse into one conditional request', async t => {
+  const { origin, proxy, clock } = await setup(t, async (req, res) => {
+    if (req.headers['if-none-match'] === '"r"') {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      res.writeHead(304, { etag: '"r"', 'cache-control': 'max-age=0, must-revalidate' })
+      return res.end()
+    }
+    res.writeHead(200, { etag: '"r"', 'cache-control': 'max-age=0, must-revalidate' })
+    res.end('r')
+  })
+  await get(`${proxy.url}/rv`)
+  clock.advance(1)
+  const all = await Promise.all(Array.from({ length: N }, () => get(`${proxy.url}/rv`)))
+  t.ok(all.every(r => r.status === 200 && r.body === 'r'))
+  t.equal(origin.count('/rv'), 2, 'one fill, one conditional for the whole burst')
+})
+
+t.test('a non-storable result releases the waiters, and hit-for-miss stops serialising the next burst', async t => {
+  let inFlight = 0
+  let peak = 0
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    inFlight++
+    peak = Math.max(peak, inFlight)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    inFlight--
+    res.writeHead(200, { 'cache-control': 'private' })
+    res.end('mine')
+  })
+  const first = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/private`)))
+  t.ok(first.every(r => r.body === 'mine'))
+  t.equal(origin.count('/private'), 10, 'released waiters went upstream on their own')
+  peak = 0
+  const second = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/private`)))
+  t.ok(second.every(r => r.body === 'mine'))
+  t.equal(peak, 10, 'after hit-for-miss the burst went upstream concurrently')
+  t.notOk(second.some(r => /collapsed/.test(r.cs)))
+})
+
+t.test('an upstream failure is delivered to every waiter', async t => {
+  const { proxy } = await setup(t, async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    res.socket?.destroy()
+  })
+  const all = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/boom`)))
+  t.ok(all.every(r => r.status === 502), 'all got 502')
+  t.ok(all.every(r => r.headers['x-freshgate-error'] === 'FG_UPSTREAM_RESET'))
+})
+
+t.test('a waiter whose client disconnects leaves without disturbing the others', async t => {
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 200))
+    res.writeHead(200, { 'cache-control': 'max-age=60' })
+    res.end('ok')
+  })
+  const host = new URL(proxy.url).host
+  const leader = get(`${proxy.url}/w`)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  const quitter = connect(Number(new URL(proxy.url).port), '127.0.0.1')
+  quitter.write(`GET /w HTTP/1.1\r\nHost: ${host}\r\n\r\n`)
+  const others = Array.from({ length: 5 }, () => get(`${proxy.url}/w`))
+  await new Promise(resolve => setTimeout(resolve, 30))
+  quitter.destroy()
+  const results = await Promise.all([leader, ...others])
+  t.ok(results.every(r => r.status === 200 && r.body === 'ok'))
+  t.equal(origin.count('/w'), 1)
+})
+
+t.test('a client abort mid-body does not abort the fill; the entry is stored whole', async t => {
+  const big = 'z'.repeat(256 * 1024)
+  let release!: () => void
+  const gate = new Promise<void>(resolve => { release = resolve })
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': String(big.length * 2) })
+    res.write(big)
+    await gate
+    res.end(big)
+  })
+  await raw(proxy.url, 'GET /abort HTTP/1.1\r\nHost: x\r\n\r\n', /zzzz/) // resolves and destroys the socket mid-body
+  await new Promise(resolve => setTimeout(resolve, 50))
+  release()
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const hit = await get(`${proxy.url}/abort`, { headers: { host: 'x' } })
+  t.match(hit.cs, /^freshgate; hit/, 'the fill completed after the client left')
+  t.equal(hit.body.length, big.length * 2)
+  t.equal(origin.count('/abort'), 1)
+})
+
+t.test('a client abort on a non-storable response aborts the upstream exchange', async t => {
+  let closed = false
+  const { proxy } = await setup(t, (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'no-store' })
+    res.write('x'.repeat(64 * 1024))
+    res.on('close', () => { closed = true })
+    // never ends on its own
+  })
+  await raw(proxy.url, 'GET /ns HTTP/1.1\r\nHost: x\r\n\r\n', /xxxx/)
+  for (let i = 0; i < 50 && !closed; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.ok(closed, 'the origin saw its response aborted')
+})
