@@ -39,10 +39,14 @@ function build (year: number, mon: string, day: number, hh: string, mm: string, 
   const month = MONTHS[mon.toLowerCase()]
   const h = Number(hh); const mi = Number(mm); const s = Number(ss)
   if (month === undefined || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return undefined
-  const t = Date.UTC(year, month, day, h, mi, Math.min(s, 59))
-  // Reject dates such as 31 Feb that Date.UTC silently rolls over.
-  if (new Date(t).getUTCDate() !== day) return undefined
-  return t
+  // Not Date.UTC: it maps years 0–99 to 1900–1999, but an IMF-fixdate's year is all four
+  // digits as written (RFC 9110 §5.6.7: year = 4DIGIT).
+  const d = new Date(0)
+  d.setUTCFullYear(year, month, day)
+  d.setUTCHours(h, mi, Math.min(s, 59))
+  // Reject dates such as 31 Feb that the Date setters silently roll over.
+  if (d.getUTCDate() !== day) return undefined
+  return d.getTime()
 }
 
 /** Formats milliseconds since the epoch as an IMF-fixdate. */

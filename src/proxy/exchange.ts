@@ -130,6 +130,12 @@ export class Exchange implements ResponseSink {
       this.#settle(RELEASED)
     }
     const stored = this.#chunks !== undefined
+    // A background exchange has no one to stream to once storing is ruled out.
+    if (!stored && this.#ctx.res === undefined) {
+      this.#discard = true
+      this.#running?.abort(new Error('background response not storable'))
+      return
+    }
     this.#cacheStatus = cacheStatus(s.config.cacheName, {
       fwd: this.#fwd,
       fwdStatus: this.#fwd === 'stale' || this.#fwd === 'request' ? status : undefined,

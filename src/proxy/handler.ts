@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
-import { shouldAnswer304 } from '../http/conditional.ts'
+import { shouldAnswer304, ifRangeMatches } from '../http/conditional.ts'
+import { evaluateRange } from '../http/range.ts'
 import { decide, currentAge, staleIfErrorAllowed, staleForbidden, type PolicyOptions } from '../cache/policy.ts'
 import { primaryKey } from '../cache/key.ts'
 import type { HttpCache } from '../cache/cache.ts'
@@ -44,6 +45,11 @@ export interface Ctx {
   pragma: boolean
 }
 
+/** If-Range absent, or present and matching (RFC 9110 §13.1.5); a repeated field never matches. */
+function ifRangeAllows (ifRange: string | string[] | undefined, entry: StoredResponse): boolean {
+  return ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, entry))
+}
+
 /** Request fields that carry preconditions meant for the origin (RFC 9111 §4.3.2). */
 const ORIGIN_PRECONDITIONS = ['if-match', 'if-unmodified-since']
 
@@ -64,7 +70,7 @@ export interface Services {
   serveStored (ctx: Ctx, entry: StoredResponse, now: number, cs: CacheStatusParts): void
   fail (ctx: Ctx, code: ErrorCode, entry: StoredResponse | undefined, fwd: Forward, detail?: string): void
   logDone (ctx: Ctx, status: number, cache: string): void
-  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined): void
+  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined, fill?: boolean): void
 }
 
 /** Cache-Status parameters for a stored response being served. */
@@ -169,14 +175,22 @@ export class ProxyHandler implements Services {
       if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, 'stale')
       if (d === 'stale-while-revalidate') {
         this.serveStored(ctx, entry, now, { hit: true, detail: 'stale-while-revalidate' })
-        this.#background(ctx, entry)
+        this.#background(ctx, entry, 'stale')
         return
       }
       const fwd: Forward = ctx.reqCC.noCache || ctx.pragma || ctx.reqCC.maxAge !== undefined || ctx.reqCC.minFresh !== undefined ? 'request' : 'stale'
       return this.#forward(ctx, entry, fwd)
     }
-    if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, found.hasVariants ? 'vary-miss' : 'uri-miss')
-    return this.#forward(ctx, undefined, found.hasVariants ? 'vary-miss' : 'uri-miss')
+    const fwd: Forward = found.hasVariants ? 'vary-miss' : 'uri-miss'
+    if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, fwd)
+    if (h.range !== undefined && ctx.method === 'GET') {
+      // A Range miss goes to the origin as it is, so the origin answers the range; when configured,
+      // the whole representation is fetched in the background to fill the cache.
+      this.exchange(ctx, undefined, fwd, undefined, false)
+      if (this.config.cache.rangeFill) this.#background(ctx, undefined, fwd)
+      return
+    }
+    return this.#forward(ctx, undefined, fwd)
   }
 
   /** Goes upstream for a GET/HEAD, joining or leading a collapsed flight where allowed. */
@@ -216,18 +230,18 @@ export class ProxyHandler implements Services {
     this.exchange(ctx, entry, fwd, undefined)
   }
 
-  /** stale-while-revalidate: one background revalidation per key (RFC 5861 §3). */
-  #background (ctx: Ctx, entry: StoredResponse): void {
+  /** A background fetch with no client: stale-while-revalidate (RFC 5861 §3) or a Range fill; one per key. */
+  #background (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward): void {
     const now = this.clock()
     const flight = this.collapser?.lead(ctx.key, now)
     if (this.collapser !== undefined && flight === undefined) return
     const bg: Ctx = { ...ctx, res: undefined, method: 'GET' }
-    this.exchange(bg, entry, 'stale', flight)
+    this.exchange(bg, entry, fwd, flight)
   }
 
   /** Starts one upstream exchange and streams its response (exchange.ts). */
-  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined): void {
-    const cacheable = (ctx.method === 'GET') && this.cache !== undefined && fwd !== 'method' && fwd !== 'bypass'
+  exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined, fill = true): void {
+    const cacheable = fill && ctx.method === 'GET' && this.cache !== undefined && fwd !== 'method' && fwd !== 'bypass'
     new Exchange(this, ctx, entry, fwd, flight, cacheable).start(this.upstreamHeaders(ctx, cacheable))
   }
 
@@ -281,6 +295,8 @@ export class ProxyHandler implements Services {
       head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
       res.writeHead(304, head)
       res.end()
+    } else if (h.range !== undefined && code === 200 && ctx.method === 'GET' && ifRangeAllows(h['if-range'], entry)) {
+      code = this.#serveRange(ctx, res, entry, h.range, age, status)
     } else {
       const head = entry.head.slice()
       head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
@@ -288,6 +304,36 @@ export class ProxyHandler implements Services {
       res.end(ctx.method === 'HEAD' ? undefined : entry.body)
     }
     this.logDone(ctx, code, status)
+  }
+
+  /**
+   * Answers a single byte range from a complete stored 200 (RFC 9110 §14.2): 206 with
+   * Content-Range, 416 when unsatisfiable, the whole response for anything else.
+   */
+  #serveRange (ctx: Ctx, res: ServerResponse, entry: StoredResponse, range: string, age: number, status: string): number {
+    const len = entry.body.length
+    const r = evaluateRange(range, len)
+    const head: string[] = []
+    for (let i = 0; i < entry.head.length; i += 2) {
+      if (entry.head[i] !== 'content-length') head.push(entry.head[i]!, entry.head[i + 1]!)
+    }
+    head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+    if (r.kind === 'full') {
+      head.push('content-length', String(len))
+      res.writeHead(200, entry.statusMessage, head)
+      res.end(entry.body)
+      return 200
+    }
+    if (r.kind === 'unsatisfiable') {
+      head.push('content-range', `bytes */${len}`, 'content-length', '0')
+      res.writeHead(416, head)
+      res.end()
+      return 416
+    }
+    head.push('content-range', `bytes ${r.start}-${r.end}/${len}`, 'content-length', String(r.end - r.start + 1))
+    res.writeHead(206, head)
+    res.end(entry.body.subarray(r.start, r.end + 1))
+    return 206
   }
 
   /** Answers an upstream failure: stale-if-error when allowed, else a coded error response. */
