@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
@@ -35,6 +36,7 @@ function expected (spec: OptionSpec): string {
     case 'duration': return `a duration in seconds or with a unit, such as 30, "500ms", "5m"${range.replace(/\d+/g, n => `${Number(n) / 1000}s`)}`
     case 'enum': return `one of ${spec.values!.map(v => JSON.stringify(v)).join(', ')}`
     case 'list': return 'a list of strings'
+    case 'count': return `a whole number${range} or "auto"`
     default: return 'text'
   }
 }
@@ -84,6 +86,12 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
     case 'enum':
       if (typeof raw !== 'string' || !spec.values!.includes(raw)) fail()
       return raw
+    case 'count': {
+      if (raw === 'auto') return Math.min(availableParallelism(), spec.max ?? Infinity)
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
+      if (!Number.isInteger(n)) fail()
+      return inRange(n)
+    }
     case 'list': {
       const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map(s => s.trim()).filter(s => s !== '') : undefined
       if (list === undefined || !list.every(s => typeof s === 'string' && s !== '')) return fail()

@@ -21,6 +21,8 @@ export type OptionType =
   | 'enum'
   /** a list of strings: YAML/JSON array, or comma-separated text from flags and environment */
   | 'list'
+  /** a whole number within [min, max], or "auto" for the number of CPUs */
+  | 'count'
 
 /** One option of the schema. */
 export interface OptionSpec {
@@ -47,9 +49,11 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'origin', type: 'url', flag: 'origin', required: true, doc: 'Origin server URL every request is forwarded to, e.g. http://127.0.0.1:3000' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
+  { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
   { key: 'hostHeader', type: 'enum', flag: 'host-header', default: 'client', values: ['client', 'origin'], doc: "Host header sent upstream: the client's (client) or the origin URL's (origin)" },
   { key: 'cacheName', type: 'string', flag: 'cache-name', default: 'freshgate', doc: 'Cache name used in Cache-Status and Via' },
   { key: 'debug', type: 'boolean', flag: 'debug', default: false, doc: 'Add the cache key to Cache-Status (key=…)' },
+  { key: 'shutdownTimeout', type: 'duration', flag: 'shutdown-timeout', default: 10_000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit' },
   { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
 
   { key: 'cache.maxSize', type: 'bytes', flag: 'max-size', default: 256 * MiB, min: 0, doc: 'Total bytes of stored responses (headers and bodies); 0 disables storing' },
@@ -85,9 +89,11 @@ export interface Config {
   origin: string
   host: string
   port: number
+  workers: number
   hostHeader: 'client' | 'origin'
   cacheName: string
   debug: boolean
+  shutdownTimeout: number
   maxHeaderSize: number
   cache: {
     maxSize: number
