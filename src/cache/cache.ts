@@ -38,10 +38,12 @@ export function variantMatches (v: StoredResponse, headers: Headers): boolean {
   return secondaryKey(v.varyFields, headers) === v.varyKey
 }
 
-/** Vary-aware cache over a byte-bounded store. */
+/** Vary-aware cache over a byte-bounded store, with a tag index for purges. */
 export class HttpCache {
   readonly #store: Store<VariantSet>
   readonly #opts: CacheOptions
+  /** tag → primary keys whose variants carried it; pruned lazily (entries may have been evicted) */
+  readonly #tags = new Map<string, Set<string>>()
 
   constructor (store: Store<VariantSet>, opts: CacheOptions) {
     this.#store = store
@@ -68,6 +70,52 @@ export class HttpCache {
     const set = await this.#store.get(key)
     const kept = (set?.variants ?? []).filter(v => !variantMatches(v, requestHeaders))
     this.#write(key, [entry, ...kept].slice(0, this.#opts.maxVariants), now)
+    for (const tag of entry.tags) {
+      let keys = this.#tags.get(tag)
+      if (keys === undefined) this.#tags.set(tag, keys = new Set())
+      keys.add(key)
+    }
+  }
+
+  /**
+   * Purges every variant of a URL, fresh or stale. A soft purge marks them stale instead, so
+   * revalidation, stale-while-revalidate and stale-if-error still apply. Returns variants affected.
+   */
+  async purge (key: string, soft: boolean, now: number): Promise<number> {
+    const set = await this.#store.get(key)
+    if (set === undefined) return 0
+    if (soft) this.#write(key, set.variants.map(v => markStale(v, now)), now)
+    else this.#store.delete(key)
+    return set.variants.length
+  }
+
+  /** Purges every URL whose key starts with `prefix`; a prefix starting with "/" matches the path on any host. */
+  async purgePrefix (prefix: string, soft: boolean, now: number): Promise<number> {
+    const keys = [...(this.#store.keys?.() ?? [])].filter(k => prefix.startsWith('/') ? pathOf(k).startsWith(prefix) : k.startsWith(prefix))
+    let n = 0
+    for (const k of keys) n += await this.purge(k, soft, now)
+    return n
+  }
+
+  /** Purges every stored response carrying any of the tags (surrogate keys). */
+  async purgeTags (tags: readonly string[], soft: boolean, now: number): Promise<number> {
+    let n = 0
+    for (const tag of tags) {
+      const keys = this.#tags.get(tag)
+      if (keys === undefined) continue
+      if (!soft) this.#tags.delete(tag)
+      for (const k of keys) {
+        const set = await this.#store.get(k)
+        if (set === undefined) continue
+        const hit = set.variants.filter(v => v.tags.includes(tag))
+        if (hit.length === 0) continue
+        n += hit.length
+        const rest = soft ? set.variants.map(v => hit.includes(v) ? markStale(v, now) : v) : set.variants.filter(v => !hit.includes(v))
+        if (rest.length === 0) this.#store.delete(k)
+        else this.#write(k, rest, now)
+      }
+    }
+    return n
   }
 
   /** Replaces stored variants with freshened copies (same identity → new object). */
@@ -117,6 +165,17 @@ export class HttpCache {
     )
     return freshUntil + keep
   }
+}
+
+/** A copy of a stored response that is stale from `now` on (soft purge). */
+function markStale (v: StoredResponse, now: number): StoredResponse {
+  return { ...v, lifetime: Math.min(v.lifetime, v.initialAge + Math.max(0, now - v.responseTime)) }
+}
+
+/** The path-and-query part of a primary key (scheme://host/path). */
+function pathOf (key: string): string {
+  const i = key.indexOf('/', key.indexOf('://') + 3)
+  return i === -1 ? '/' : key.slice(i)
 }
 
 function select (set: VariantSet | undefined, headers: Headers): Lookup {

@@ -31,6 +31,8 @@ export interface StoredResponse extends StoredFreshness {
   head304: string[]
   /** bytes counted against the store: body plus headers */
   size: number
+  /** surrogate keys (tags) the response carried, for purges by tag */
+  tags: readonly string[]
 }
 
 /** Settings that shape stored heads. */
@@ -69,6 +71,17 @@ export function storedHeaders (src: Headers, cc: CacheControl, opts: EntryOption
   return out
 }
 
+/** Reads surrogate keys from the configured fields: space- or comma-separated, de-duplicated. */
+export function parseTags (headers: Headers, fields: readonly string[]): string[] {
+  const tags = new Set<string>()
+  for (const f of fields) {
+    const v = headers[f]
+    if (v === undefined) continue
+    for (const line of Array.isArray(v) ? v : [v]) for (const tag of line.split(/[\s,]+/)) if (tag !== '') tags.add(tag)
+  }
+  return [...tags]
+}
+
 /** Flattens a header map into writeHead's [name, value, …] form, appending our Via. */
 export function flatHead (headers: Headers, via: string, only?: readonly string[]): string[] {
   const head: string[] = []
@@ -102,6 +115,8 @@ export interface BuildInput {
   times: ExchangeTimes
   /** the Age field as received (storedHeaders drops it; §4.2.3 needs it) */
   age: string | string[] | undefined
+  /** surrogate keys (tags) */
+  tags: readonly string[]
 }
 
 /** Builds a stored response, computing its freshness once and preparing its heads. */
@@ -135,7 +150,8 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
     date: one(x.headers.date),
     head,
     head304,
-    size: x.body.length + headerBytes + 256
+    size: x.body.length + headerBytes + 256,
+    tags: x.tags
   }
 }
 
@@ -161,6 +177,7 @@ export function freshen (stored: StoredResponse, update: Headers, age: string | 
     varyFields: stored.varyFields,
     varyKey: stored.varyKey,
     times,
-    age
+    age,
+    tags: stored.tags
   }, opts)
 }

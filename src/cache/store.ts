@@ -19,6 +19,8 @@ export interface Store<V> {
   get (key: string): V | undefined | Promise<V | undefined>
   set (key: string, value: V, opts: SetOptions): void
   delete (key: string): void
+  /** every key held (for purges by prefix); a tier that cannot list keys omits it */
+  keys? (): Iterable<string>
 }
 
 /** Statistics of the memory store. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { availableParallelism } from 'node:os'
+import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
@@ -178,6 +179,14 @@ export function loadConfig (sources: ConfigSources): Config {
   const config = out as unknown as Config
   if (config.cache.maxEntrySize > config.cache.maxSize && config.cache.maxSize > 0) {
     throw new ConfigError('cache.maxEntrySize', config.cache.maxEntrySize, `at most cache.maxSize (${config.cache.maxSize})`)
+  }
+  for (const a of config.purge.allow) {
+    const [addr, bits, extra] = a.split('/')
+    const family = isIP(addr ?? '')
+    const max = family === 6 ? 128 : 32
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+      throw new ConfigError('purge.allow', a, 'an IPv4/IPv6 address or CIDR range such as "10.0.0.0/8"')
+    }
   }
   return deepFreeze(config)
 }

@@ -68,6 +68,18 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
   { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
 
+  { key: 'tags.headers', type: 'list', flag: 'tag-headers', default: ['surrogate-key', 'cache-tag'], doc: 'Response fields carrying surrogate keys (space- or comma-separated tags) for purges by tag' },
+  { key: 'tags.strip', type: 'boolean', flag: 'strip-tags', default: true, doc: 'Remove the tag fields before responses reach clients' },
+  { key: 'purge.method', type: 'boolean', flag: 'purge-method', default: false, doc: 'Accept PURGE <url> on the proxy port (from purge.allow addresses only)' },
+  { key: 'purge.allow', type: 'list', flag: 'purge-allow', default: ['127.0.0.1', '::1'], doc: 'Client addresses or CIDR ranges allowed to send PURGE on the proxy port' },
+  { key: 'purge.soft', type: 'boolean', flag: 'soft-purge', default: false, doc: 'Purges mark entries stale instead of deleting them (stale-while-revalidate/stale-if-error still apply)' },
+
+  { key: 'admin.enabled', type: 'boolean', flag: 'admin', default: true, doc: 'Run the admin listener (health, metrics, cache inspection, purge)' },
+  { key: 'admin.host', type: 'string', flag: 'admin-host', default: '127.0.0.1', doc: 'Admin listener address' },
+  { key: 'admin.port', type: 'integer', flag: 'admin-port', default: 9091, min: 0, max: 65535, doc: 'Admin listener port (0 picks a free port)' },
+  { key: 'admin.token', type: 'string', flag: 'admin-token', doc: 'When set, admin requests must send Authorization: Bearer <token> (/healthz and /readyz excepted)' },
+  { key: 'admin.readyTimeout', type: 'duration', flag: 'ready-timeout', default: 2_000, min: 1, doc: '/readyz: how long the origin may take to accept a connection' },
+
   { key: 'collapse.enabled', type: 'boolean', flag: 'collapse', default: true, doc: 'Collapse concurrent misses and revalidations of one key into one upstream request' },
   { key: 'collapse.waitTimeout', type: 'duration', flag: 'collapse-wait-timeout', default: 15_000, min: 0, doc: 'Longest a collapsed request waits for the leader before going upstream itself' },
   { key: 'collapse.hitForMiss', type: 'duration', flag: 'hit-for-miss', default: 30_000, min: 0, doc: 'How long a key found uncacheable skips collapsing' },
@@ -108,6 +120,9 @@ export interface Config {
     targets: string[]
     stripTargets: string[]
   }
+  tags: { headers: string[], strip: boolean }
+  purge: { method: boolean, allow: string[], soft: boolean }
+  admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }
   collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
   upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean }
   timeouts: { connect: number, headers: number, body: number }

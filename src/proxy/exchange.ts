@@ -5,13 +5,13 @@
 import type { ResponseSink, Exchange as Running } from './upstream.ts'
 import { effectiveDirectives } from '../http/targeted.ts'
 import { shouldAnswer304, parseETag, strongMatch, weakMatch } from '../http/conditional.ts'
-import { notStorableReason, staleIfErrorAllowed, type NotStoredReason } from '../cache/policy.ts'
-import { storedHeaders, buildStored, freshen, type Headers, type StoredResponse } from '../cache/entry.ts'
+import { notStorableReason, staleIfErrorAllowed } from '../cache/policy.ts'
+import { storedHeaders, buildStored, freshen, parseTags, type Headers, type StoredResponse } from '../cache/entry.ts'
 import { primaryKey, varyFields, secondaryKey } from '../cache/key.ts'
 import { upstreamCode } from '../errors.ts'
 import type { Flight, Outcome } from './collapse.ts'
 import { cacheStatus, forwardedHead, hasBody, type Forward } from './respond.ts'
-import type { Ctx, Services } from './handler.ts'
+import type { Ctx, Services, ServedKind } from './handler.ts'
 
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -34,6 +34,8 @@ export class Exchange implements ResponseSink {
   readonly #cacheable: boolean
   #running: Running | undefined
   #requestTime = 0
+  /** performance.now() when sent, for the upstream latency metric */
+  #sentAt = 0
   #responseTime = 0
   #headArrived = false
   #status = 0
@@ -42,7 +44,6 @@ export class Exchange implements ResponseSink {
   /** body chunks kept for the store; undefined when not storing */
   #chunks: Buffer[] | undefined
   #bytes = 0
-  #notStored: NotStoredReason | undefined
   /** whether body chunks go to the client */
   #sendBody = false
   /** the client went away or never existed (background revalidation) */
@@ -71,6 +72,7 @@ export class Exchange implements ResponseSink {
     }
     if (res !== undefined) res.on('close', this.#onClientClose)
     this.#requestTime = this.#s.clock()
+    this.#sentAt = performance.now()
     const body = this.#ctx.method !== 'GET' && this.#ctx.method !== 'HEAD' && hasBody(req) ? req : null
     try {
       this.#running = this.#s.upstream.send({ method: this.#ctx.method, path: this.#ctx.path, headers, body }, this)
@@ -94,6 +96,7 @@ export class Exchange implements ResponseSink {
     const now = s.clock()
     this.#headArrived = true
     this.#responseTime = now
+    s.observer?.upstream(status, (performance.now() - this.#sentAt) / 1000)
     this.#status = status
     this.#statusMessage = statusMessage
     this.#headers = headers
@@ -124,7 +127,6 @@ export class Exchange implements ResponseSink {
     if (reason === undefined) {
       this.#chunks = []
     } else {
-      this.#notStored = reason
       // Only the response's own properties make the key uncacheable for everyone (hit-for-miss).
       if (this.#flight !== undefined && reason !== 'no-store' && reason !== 'authorization') s.collapser?.markUncacheable(ctx.key, now)
       this.#settle(RELEASED)
@@ -249,7 +251,7 @@ export class Exchange implements ResponseSink {
     const h = this.#ctx.req.headers
     const inm = h['if-none-match']
     const ims = h['if-modified-since']
-    const head = forwardedHead(this.#headers, s.config.cache.stripTargets, s.via, this.#cacheStatus, this.#responseTime)
+    const head = forwardedHead(this.#headers, s.entryOptions.stripFields, s.via, this.#cacheStatus, this.#responseTime)
     // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
     // the client's conditional itself against the new response (RFC 9110 §13.2.2).
     if (maySend304 && this.#cacheable && (inm !== undefined || ims !== undefined) &&
@@ -258,12 +260,20 @@ export class Exchange implements ResponseSink {
       for (let i = 0; i < head.length; i += 2) if (FIELDS_304.has(head[i]!)) head304.push(head[i]!, head[i + 1]!)
       res.writeHead(304, head304)
       res.end()
-      this.#s.logDone(this.#ctx, 304, this.#cacheStatus)
+      this.#s.logDone(this.#ctx, 304, this.#cacheStatus, this.#kind())
       return
     }
     res.writeHead(this.#status, this.#statusMessage, head)
     this.#sendBody = this.#ctx.method !== 'HEAD'
-    if (!this.#sendBody) res.end()
+    if (!this.#sendBody) {
+      res.end()
+      this.#s.logDone(this.#ctx, this.#status, this.#cacheStatus, this.#kind())
+    }
+  }
+
+  /** How this exchange counts in metrics. */
+  #kind (): ServedKind {
+    return this.#cacheable ? 'miss' : 'pass'
   }
 
   data (chunk: Buffer): boolean {
@@ -273,7 +283,6 @@ export class Exchange implements ResponseSink {
       if (this.#bytes > this.#s.config.cache.maxEntrySize) {
         // Past the per-entry limit: stop storing, stream the rest with backpressure.
         this.#chunks = undefined
-        this.#notStored = 'too-large'
         this.#s.collapser?.markUncacheable(this.#ctx.key, this.#s.clock())
         this.#settle(RELEASED)
         if (this.#clientGone) { this.#running?.abort(new Error('client closed the connection')); return true }
@@ -301,7 +310,6 @@ export class Exchange implements ResponseSink {
       const cl = this.#headers['content-length']
       // Store only a body that arrived whole: it must match Content-Length when one was sent.
       if (typeof cl === 'string' && Number(cl) !== body.length) {
-        this.#notStored = 'incomplete'
         this.#settle(RELEASED)
       } else {
         this.#store(body)
@@ -311,7 +319,7 @@ export class Exchange implements ResponseSink {
     }
     if (this.#sendBody && !this.#clientGone) {
       ctx.res!.end()
-      s.logDone(ctx, this.#status, this.#cacheStatus)
+      s.logDone(ctx, this.#status, this.#cacheStatus, this.#kind())
     }
   }
 
@@ -330,7 +338,8 @@ export class Exchange implements ResponseSink {
       varyFields: fields,
       varyKey: secondaryKey(fields, ctx.req.headers),
       times: { requestTime: this.#requestTime, responseTime: this.#responseTime },
-      age: this.#headers.age
+      age: this.#headers.age,
+      tags: parseTags(this.#headers, s.config.tags.headers)
     }, s.entryOptions)
     s.collapser?.markCacheable(ctx.key)
     s.cache!.put(ctx.key, entry, ctx.req.headers, s.clock())
@@ -339,6 +348,7 @@ export class Exchange implements ResponseSink {
 
   error (err: Error): void {
     const code = upstreamCode(err)
+    this.#s.observer?.upstreamError(code)
     this.#chunks = undefined
     this.#settle({ kind: 'failed', code })
     const res = this.#ctx.res
@@ -350,7 +360,7 @@ export class Exchange implements ResponseSink {
     if (res.headersSent) {
       // Mid-body failure: the only honest signal left is to cut the connection.
       res.destroy()
-      this.#s.logDone(this.#ctx, this.#status, this.#cacheStatus + '; detail=' + code)
+      this.#s.logDone(this.#ctx, this.#status, this.#cacheStatus + '; detail=' + code, 'error')
       return
     }
     this.#s.fail(this.#ctx, code, this.#entry, this.#fwd)

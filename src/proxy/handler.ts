@@ -2,6 +2,7 @@
 // Upstream responses are handled by the Exchange sink (exchange.ts); this file decides.
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BlockList } from 'node:net'
 import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
@@ -29,6 +30,33 @@ export interface AccessRecord {
 /** Where access-log records go. */
 export type AccessLog = (r: AccessRecord) => void
 
+/** How a request was answered, for metrics. */
+export type ServedKind =
+  /** a fresh (or client-accepted stale) stored response */
+  | 'hit'
+  /** a stale stored response: stale-while-revalidate or stale-if-error */
+  | 'stale'
+  /** a stored response validated by the origin (304 folded) */
+  | 'revalidated'
+  /** fetched from the origin for the cache (stored or not) */
+  | 'miss'
+  /** passed through without the cache (unsafe method, bypass, Range) */
+  | 'pass'
+  /** answered from another request's upstream exchange */
+  | 'collapsed'
+  /** answered with an error of freshgate's own (502/504/400) */
+  | 'error'
+
+/** Receives measurements; the metrics module implements it. Calls are cheap and synchronous. */
+export interface Observer {
+  /** a response was sent to a client */
+  served (kind: ServedKind, status: number): void
+  /** an upstream response head arrived after `seconds` */
+  upstream (status: number, seconds: number): void
+  /** an upstream exchange failed */
+  upstreamError (code: ErrorCode): void
+}
+
 /** Everything a request needs to know about itself; one allocation per request. */
 export interface Ctx {
   req: IncomingMessage
@@ -50,6 +78,22 @@ function ifRangeAllows (ifRange: string | string[] | undefined, entry: StoredRes
   return ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, entry))
 }
 
+/** Adds an address or CIDR range ("10.0.0.0/8", "::1") to a BlockList. */
+export function addToBlockList (list: BlockList, entry: string): void {
+  const [addr, bits] = entry.split('/')
+  const family = addr!.includes(':') ? 'ipv6' : 'ipv4'
+  if (bits === undefined) list.addAddress(addr!, family)
+  else list.addSubnet(addr!, Number(bits), family)
+}
+
+/** Classifies a stored response being served. */
+function servedKind (cs: CacheStatusParts, ttl: number): ServedKind {
+  if (cs.collapsed === true) return 'collapsed'
+  if (cs.fwdStatus === 304) return 'revalidated'
+  if (cs.detail !== undefined || ttl <= 0) return 'stale'
+  return cs.hit === true ? 'hit' : 'miss'
+}
+
 /** Request fields that carry preconditions meant for the origin (RFC 9111 §4.3.2). */
 const ORIGIN_PRECONDITIONS = ['if-match', 'if-unmodified-since']
 
@@ -69,7 +113,8 @@ export interface Services {
   readonly via: string
   serveStored (ctx: Ctx, entry: StoredResponse, now: number, cs: CacheStatusParts): void
   fail (ctx: Ctx, code: ErrorCode, entry: StoredResponse | undefined, fwd: Forward, detail?: string): void
-  logDone (ctx: Ctx, status: number, cache: string): void
+  readonly observer: Observer | undefined
+  logDone (ctx: Ctx, status: number, cache: string, kind: ServedKind): void
   exchange (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward, flight: Flight | undefined, fill?: boolean): void
 }
 
@@ -92,15 +137,18 @@ export class ProxyHandler implements Services {
   readonly clock: () => number
   readonly entryOptions: EntryOptions
   readonly via: string
+  readonly observer: Observer | undefined
   readonly #accessLog: AccessLog | undefined
   readonly #originHost: string
+  readonly #purgeAllow: BlockList
 
-  constructor (config: Config, cache: HttpCache | undefined, upstream: Upstream, clock: () => number, accessLog: AccessLog | undefined) {
+  constructor (config: Config, cache: HttpCache | undefined, upstream: Upstream, clock: () => number, accessLog: AccessLog | undefined, observer?: Observer) {
     this.config = config
     this.cache = cache
     this.upstream = upstream
     this.clock = clock
     this.#accessLog = accessLog
+    this.observer = observer
     this.#originHost = new URL(config.origin).host
     this.via = `1.1 ${config.cacheName}`
     this.collapser = config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined
@@ -109,7 +157,10 @@ export class ProxyHandler implements Services {
       heuristicMaxAge: config.cache.heuristicMaxAge,
       setCookie: config.cache.setCookie
     }
-    this.entryOptions = { ...policy, stripFields: config.cache.stripTargets, via: this.via }
+    const strip = config.tags.strip ? [...config.cache.stripTargets, ...config.tags.headers] : config.cache.stripTargets
+    this.entryOptions = { ...policy, stripFields: strip, via: this.via }
+    this.#purgeAllow = new BlockList()
+    for (const a of config.purge.allow) addToBlockList(this.#purgeAllow, a)
   }
 
   /** node:http 'request' listener. */
@@ -132,7 +183,9 @@ export class ProxyHandler implements Services {
     }
     if (host === undefined || host === '') host = this.#originHost
     const ctx = this.#ctx(req, res, method, path, host, start)
-    if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined) {
+    if (method === 'PURGE') {
+      this.#purge(ctx).catch(err => this.#crash(ctx, err))
+    } else if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined) {
       this.#cached(ctx).catch(err => this.#crash(ctx, err))
     } else {
       this.exchange(ctx, undefined, this.cache === undefined ? 'bypass' : 'method', undefined)
@@ -152,6 +205,27 @@ export class ProxyHandler implements Services {
       reqCC: cc === undefined ? EMPTY_CC : parseCacheControl(cc, 'ignore'),
       pragma: pragmaNoCache(req.headers.pragma, cc)
     }
+  }
+
+  /**
+   * PURGE <url> (the Squid/Varnish convention): removes every variant of the URL. Refused with 405
+   * unless enabled and the client address is allowed.
+   */
+  async #purge (ctx: Ctx): Promise<void> {
+    const res = ctx.res!
+    const ip = ctx.req.socket.remoteAddress ?? ''
+    const family = ip.includes(':') ? 'ipv6' : 'ipv4'
+    if (!this.config.purge.method || this.cache === undefined || !this.#purgeAllow.check(ip.replace(/^::ffff:/, ''), ip.startsWith('::ffff:') ? 'ipv4' : family)) {
+      const body = 'PURGE is not allowed\n'
+      res.writeHead(405, { allow: 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+      res.end(body)
+      return this.logDone(ctx, 405, '', 'error')
+    }
+    const n = await this.cache.purge(ctx.key, this.config.purge.soft, this.clock())
+    const body = JSON.stringify({ purged: n, url: ctx.key, soft: this.config.purge.soft }) + '\n'
+    res.writeHead(n > 0 ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' })
+    res.end(body)
+    this.logDone(ctx, n > 0 ? 200 : 404, '', 'pass')
   }
 
   /** GET and HEAD: look up, decide, serve or go upstream. */
@@ -303,7 +377,7 @@ export class ProxyHandler implements Services {
       res.writeHead(code, entry.statusMessage, head)
       res.end(ctx.method === 'HEAD' ? undefined : entry.body)
     }
-    this.logDone(ctx, code, status)
+    this.logDone(ctx, code, status, servedKind(cs, entry.lifetime - age))
   }
 
   /**
@@ -350,11 +424,13 @@ export class ProxyHandler implements Services {
     }
     const status = cacheStatus(this.config.cacheName, { fwd, detail: detail === undefined ? code : `${code}-${detail}` })
     const sent = sendError(ctx.res, code, status)
-    this.logDone(ctx, sent, status)
+    this.logDone(ctx, sent, status, 'error')
   }
 
-  logDone (ctx: Ctx, status: number, cache: string): void {
-    if (this.#accessLog === undefined || ctx.res === undefined) return
+  logDone (ctx: Ctx, status: number, cache: string, kind: ServedKind): void {
+    if (ctx.res === undefined) return
+    this.observer?.served(kind, status)
+    if (this.#accessLog === undefined) return
     this.#accessLog({ method: ctx.method, url: ctx.path, status, cache, ms: Math.round((performance.now() - ctx.start) * 1000) / 1000 })
   }
 

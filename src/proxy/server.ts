@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts'
 import { MemoryStore } from '../cache/store.ts'
 import { HttpCache, type VariantSet } from '../cache/cache.ts'
 import { Upstream } from './upstream.ts'
-import { ProxyHandler, type AccessLog } from './handler.ts'
+import { ProxyHandler, type AccessLog, type Observer } from './handler.ts'
 
 /** Start-up options beyond the config. */
 export interface StartOptions {
@@ -14,6 +14,8 @@ export interface StartOptions {
   clock?: () => number
   /** where access-log records go; undefined: none */
   accessLog?: AccessLog
+  /** receives measurements (metrics) */
+  observer?: Observer
 }
 
 /** A running freshgate instance. */
@@ -39,7 +41,7 @@ export function createProxy (config: Config, opts: StartOptions = {}): { server:
     ? undefined
     : new HttpCache(store, { maxVariants: config.cache.maxVariants, keepStale: config.cache.keepStale, staleIfErrorGrace: config.cache.staleIfErrorGrace })
   const upstream = new Upstream(config)
-  const handler = new ProxyHandler(config, cache, upstream, clock, opts.accessLog)
+  const handler = new ProxyHandler(config, cache, upstream, clock, opts.accessLog, opts.observer)
   const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, handler.handle)
   return { server, handler, store, upstream }
 }
