@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   FG_ONLY_IF_CACHED: { status: 504, text: 'only-if-cached and no stored response is usable' },
   /** A stale `must-revalidate` response could not be revalidated (RFC 9111 §4.3.3). */
   FG_REVALIDATION_FAILED: { status: 504, text: 'stale response must be revalidated and the origin is unreachable' },
+  /** No route matches the request's Host and path, and there is no default origin. */
+  FG_NO_ROUTE: { status: 404, text: 'no route for this host and path' },
   /** The request could not be understood (e.g. a malformed request target). */
   FG_BAD_REQUEST: { status: 400, text: 'bad request' }
 } as const

@@ -28,16 +28,19 @@ const KNOWN_CODINGS = ['br', 'deflate', 'gzip', 'identity', 'zstd']
  */
 export function normalizeAcceptEncoding (value: string): string {
   const accepted = new Set<string>()
+  const listed = new Set<string>()
   let star = false
   for (const member of splitList(value)) {
-    const [coding, ...params] = member.split(';').map(s => s.trim().toLowerCase())
+    const [raw, ...params] = member.split(';').map(s => s.trim().toLowerCase())
+    const coding = raw === 'x-gzip' ? 'gzip' : raw
+    if (coding !== undefined) listed.add(coding)
     const q = params.find(p => p.startsWith('q='))
     if (q !== undefined && !(Number(q.slice(2)) > 0)) continue
-    if (coding === 'x-gzip') accepted.add('gzip')
-    else if (coding === '*') star = true
+    if (coding === '*') star = true
     else if (coding !== undefined && KNOWN_CODINGS.includes(coding)) accepted.add(coding)
   }
-  if (star) for (const c of KNOWN_CODINGS) accepted.add(c)
+  // "*" stands only for codings not listed explicitly (RFC 9110 §12.5.3), so "gzip;q=0, *" refuses gzip.
+  if (star) for (const c of KNOWN_CODINGS) if (!listed.has(c)) accepted.add(c)
   return [...accepted].sort().join(',')
 }
 

@@ -3,7 +3,7 @@
 
 import type { CacheControl } from '../http/cache-control.ts'
 import { parseHttpDate, parseDeltaSeconds, DELTA_SECONDS_MAX } from '../http/dates.ts'
-import { singleField } from '../http/fields.ts'
+import { singleField, splitList } from '../http/fields.ts'
 
 /** Why a response was not stored; the `detail` of Cache-Status (RFC 9211 §2.8). */
 export type NotStoredReason =
@@ -65,6 +65,8 @@ export interface StorableInput {
   reqHasAuthorization: boolean
   /** true when a targeted field (RFC 9213) supplied resCC: Expires is then ignored */
   targeted: boolean
+  /** when the response arrived, ms; stands in for a missing Date (RFC 9111 §4.2.1) */
+  responseTime?: number
 }
 
 /**
@@ -106,8 +108,18 @@ export function notStorableReason (x: StorableInput, opts: PolicyOptions): NotSt
   const heuristicOk = HEURISTIC_STATUSES.has(x.status) || resCC.public
   if (!explicit && !heuristicOk) return 'no-validator-or-freshness'
   const hasValidator = x.resHeaders.etag !== undefined || x.resHeaders['last-modified'] !== undefined
-  if (!hasValidator && freshnessLifetime(x.status, x.resHeaders, resCC, opts, x.targeted) <= 0) return 'no-validator-or-freshness'
+  if (!hasValidator && freshnessLifetime(x.status, x.resHeaders, resCC, opts, x.targeted, x.responseTime) <= 0) return 'no-validator-or-freshness'
   return undefined
+}
+
+/**
+ * Applies an operator's default TTL to a response without explicit freshness (no s-maxage,
+ * max-age or — unless a targeted field governs — Expires). An opt-in deviation from RFC 9111
+ * §4.2.2, which leaves such responses to heuristics; README "Standards" documents it.
+ */
+export function withDefaultTtl (cc: CacheControl, headers: Record<string, string | string[] | undefined>, ttlMs: number, targeted: boolean): CacheControl {
+  if (ttlMs <= 0 || cc.sMaxAge !== undefined || cc.maxAge !== undefined || (!targeted && headers.expires !== undefined)) return cc
+  return { ...cc, maxAge: Math.floor(ttlMs / 1000) }
 }
 
 /** True when a Vary field value contains `*`. */
@@ -120,13 +132,14 @@ export function varyIsStar (vary: string | string[] | undefined): boolean {
 /**
  * Freshness lifetime in milliseconds (RFC 9111 §4.2.1): s-maxage, then max-age, then
  * Expires − Date (unless a targeted field governs), then heuristic freshness where §4.2.2 allows it. An invalid or repeated
- * Expires means already expired.
+ * Expires means already expired. `received` (ms) stands in for a missing or invalid Date.
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
  */
-export function freshnessLifetime (status: number, headers: Record<string, string | string[] | undefined>, cc: CacheControl, opts: PolicyOptions, targeted = false): number {
+export function freshnessLifetime (status: number, headers: Record<string, string | string[] | undefined>, cc: CacheControl, opts: PolicyOptions, targeted = false, received?: number): number {
   if (cc.sMaxAge !== undefined) return cc.sMaxAge * 1000
   if (cc.maxAge !== undefined) return cc.maxAge * 1000
-  const date = parseHttpDate(singleField(headers.date))
+  // §4.2.1: Expires minus Date, "using the time the message was received if it is not present".
+  const date = parseHttpDate(singleField(headers.date)) ?? received
   // RFC 9213 §2.2: a cache using a targeted field ignores Expires.
   if (headers.expires !== undefined && !targeted) {
     // §5.3: "A cache recipient MUST interpret invalid date formats, especially the value "0", as
@@ -158,8 +171,8 @@ export interface ExchangeTimes {
  */
 export function correctedInitialAge (headers: Record<string, string | string[] | undefined>, times: ExchangeTimes): number {
   const dateValue = parseHttpDate(singleField(headers.date)) ?? times.responseTime
-  // Age is a singleton delta-seconds; an invalid one is ignored (§5.1), a huge one saturates.
-  const ageValue = (parseDeltaSeconds(singleField(headers.age)?.trim()) ?? 0) * 1000
+  // §5.1: a list-based Age "SHOULD use the first member", and an invalid one is ignored; a huge one saturates.
+  const ageValue = (parseDeltaSeconds(splitList(headers.age)[0]) ?? 0) * 1000
   const apparentAge = Math.max(0, times.responseTime - dateValue)
   const responseDelay = times.responseTime - times.requestTime
   const correctedAgeValue = ageValue + responseDelay

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
+import { parseRoutes } from './routes.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
 
 const BYTE_UNITS: Record<string, number> = {
@@ -38,6 +39,7 @@ function expected (spec: OptionSpec): string {
     case 'enum': return `one of ${spec.values!.map(v => JSON.stringify(v)).join(', ')}`
     case 'list': return 'a list of strings'
     case 'count': return `a whole number${range} or "auto"`
+    case 'routes': return 'a list of routes'
     default: return 'text'
   }
 }
@@ -87,6 +89,8 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
     case 'enum':
       if (typeof raw !== 'string' || !spec.values!.includes(raw)) fail()
       return raw
+    case 'routes':
+      return parseRoutes(raw, source, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number)
     case 'count': {
       if (raw === 'auto') return Math.min(availableParallelism(), spec.max ?? Infinity)
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
@@ -177,6 +181,12 @@ export function loadConfig (sources: ConfigSources): Config {
     assign(out, spec.key, value)
   }
   const config = out as unknown as Config
+  if (config.origin === undefined && !config.routes.some(r => r.origin !== undefined)) {
+    throw new ConfigError('origin', undefined, 'an http:// or https:// URL (set --origin, FRESHGATE_ORIGIN, "origin" in the config file, or routes with origins)')
+  }
+  for (const [i, r] of config.routes.entries()) {
+    if (r.origin === undefined && config.origin === undefined) throw new ConfigError(`routes[${i}].origin`, undefined, 'an origin URL (there is no top-level origin to fall back to)')
+  }
   if (config.cache.maxEntrySize > config.cache.maxSize && config.cache.maxSize > 0) {
     throw new ConfigError('cache.maxEntrySize', config.cache.maxEntrySize, `at most cache.maxSize (${config.cache.maxSize})`)
   }

@@ -23,6 +23,8 @@ export type OptionType =
   | 'list'
   /** a whole number within [min, max], or "auto" for the number of CPUs */
   | 'count'
+  /** the routes list (see src/config/routes.ts) */
+  | 'routes'
 
 /** One option of the schema. */
 export interface OptionSpec {
@@ -42,11 +44,14 @@ export interface OptionSpec {
   required?: boolean
 }
 
+import type { Route } from './routes.ts'
+
 const MiB = 1024 * 1024
 
 /** All options. Order is the order of --help and the README reference. */
 export const SCHEMA: readonly OptionSpec[] = [
-  { key: 'origin', type: 'url', flag: 'origin', required: true, doc: 'Origin server URL every request is forwarded to, e.g. http://127.0.0.1:3000' },
+  { key: 'origin', type: 'url', flag: 'origin', doc: 'Origin server URL requests are forwarded to, e.g. http://127.0.0.1:3000 (required unless every request matches a route with its own origin)' },
+  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery}}], first match wins; JSON text from flags/env' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
   { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
@@ -98,7 +103,9 @@ export const SCHEMA: readonly OptionSpec[] = [
 
 /** The validated, frozen configuration. */
 export interface Config {
-  origin: string
+  /** undefined when only routes name origins: unmatched requests then get 404 */
+  origin: string | undefined
+  routes: Route[]
   host: string
   port: number
   workers: number

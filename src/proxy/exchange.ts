@@ -5,7 +5,8 @@
 import type { ResponseSink, Exchange as Running } from './upstream.ts'
 import { effectiveDirectives } from '../http/targeted.ts'
 import { shouldAnswer304, parseETag, strongMatch, weakMatch } from '../http/conditional.ts'
-import { notStorableReason, staleIfErrorAllowed } from '../cache/policy.ts'
+import { notStorableReason, staleIfErrorAllowed, withDefaultTtl } from '../cache/policy.ts'
+import { parseCacheControl, type CacheControl } from '../http/cache-control.ts'
 import { storedHeaders, buildStored, freshen, parseTags, type Headers, type StoredResponse } from '../cache/entry.ts'
 import { primaryKey, varyFields, secondaryKey } from '../cache/key.ts'
 import { upstreamCode } from '../errors.ts'
@@ -16,6 +17,7 @@ import type { Ctx, Services, ServedKind } from './handler.ts'
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
+const EMPTY_CC = parseCacheControl(undefined)
 const STORED: Outcome = Object.freeze({ kind: 'stored' })
 const RELEASED: Outcome = Object.freeze({ kind: 'released' })
 
@@ -41,6 +43,9 @@ export class Exchange implements ResponseSink {
   #status = 0
   #statusMessage = ''
   #headers: Headers = {}
+  /** the effective response directives, computed once at the head */
+  #cc: CacheControl = EMPTY_CC
+  #target: string | undefined
   /** body chunks kept for the store; undefined when not storing */
   #chunks: Buffer[] | undefined
   #bytes = 0
@@ -75,7 +80,7 @@ export class Exchange implements ResponseSink {
     this.#sentAt = performance.now()
     const body = this.#ctx.method !== 'GET' && this.#ctx.method !== 'HEAD' && hasBody(req) ? req : null
     try {
-      this.#running = this.#s.upstream.send({ method: this.#ctx.method, path: this.#ctx.path, headers, body }, this)
+      this.#running = this.#ctx.route.upstream.send({ method: this.#ctx.method, path: this.#ctx.path, headers, body }, this)
     } catch (err) {
       // undici refuses some requests synchronously (e.g. an invalid header value from the client).
       this.error(err as Error)
@@ -103,7 +108,11 @@ export class Exchange implements ResponseSink {
     const ctx = this.#ctx
     if (!this.#cacheable) return this.#passHead(now)
 
-    const { cc, target } = effectiveDirectives(headers, s.config.cache.targets)
+    const eff = effectiveDirectives(headers, s.config.cache.targets)
+    const target = eff.target
+    const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, target !== undefined)
+    this.#cc = cc
+    this.#target = target
     const entry = this.#entry
     if (status === 304 && entry !== undefined) return this.#fold(now, cc, target)
     if (entry !== undefined && status >= 500 && status <= 504) {
@@ -218,7 +227,7 @@ export class Exchange implements ResponseSink {
    * Folds a 304 into the stored response(s) it identifies (RFC 9111 §4.3.3, §4.3.4) and serves
    * the freshened response.
    */
-  #fold (now: number, cc: ReturnType<typeof effectiveDirectives>['cc'], target: string | undefined): void {
+  #fold (now: number, cc: CacheControl, target: string | undefined): void {
     const s = this.#s
     const ctx = this.#ctx
     const entry = this.#entry!
@@ -326,7 +335,8 @@ export class Exchange implements ResponseSink {
   #store (body: Buffer): void {
     const s = this.#s
     const ctx = this.#ctx
-    const { cc, target } = effectiveDirectives(this.#headers, s.config.cache.targets)
+    const cc = this.#cc
+    const target = this.#target
     const fields = varyFields(this.#headers.vary)
     const entry = buildStored({
       status: this.#status,

@@ -12,7 +12,7 @@ import { decide, currentAge, staleIfErrorAllowed, staleForbidden, type PolicyOpt
 import { primaryKey } from '../cache/key.ts'
 import type { HttpCache } from '../cache/cache.ts'
 import type { StoredResponse, EntryOptions } from '../cache/entry.ts'
-import type { Upstream } from './upstream.ts'
+import { Router, keyPath, type ResolvedRoute } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
 import { cacheStatus, sendError, type Forward } from './respond.ts'
 import { Exchange } from './exchange.ts'
@@ -67,6 +67,8 @@ export interface Ctx {
   path: string
   host: string
   key: string
+  /** the route taken (undefined only while answering FG_NO_ROUTE / FG_BAD_REQUEST) */
+  route: ResolvedRoute
   /** performance.now() at arrival */
   start: number
   reqCC: CacheControl
@@ -107,7 +109,6 @@ export interface Services {
   readonly config: Config
   readonly cache: HttpCache | undefined
   readonly collapser: Collapser | undefined
-  readonly upstream: Upstream
   readonly clock: () => number
   readonly entryOptions: EntryOptions
   readonly via: string
@@ -130,28 +131,38 @@ export interface CacheStatusParts {
 
 /** The proxy's request handler. */
 export class ProxyHandler implements Services {
-  readonly config: Config
+  config: Config
   readonly cache: HttpCache | undefined
   readonly collapser: Collapser | undefined
-  readonly upstream: Upstream
   readonly clock: () => number
-  readonly entryOptions: EntryOptions
-  readonly via: string
+  entryOptions: EntryOptions
+  via: string
   readonly observer: Observer | undefined
   readonly #accessLog: AccessLog | undefined
-  readonly #originHost: string
-  readonly #purgeAllow: BlockList
+  #router: Router
+  #defaultHost: string
+  #purgeAllow: BlockList
 
-  constructor (config: Config, cache: HttpCache | undefined, upstream: Upstream, clock: () => number, accessLog: AccessLog | undefined, observer?: Observer) {
-    this.config = config
+  constructor (config: Config, cache: HttpCache | undefined, clock: () => number, accessLog: AccessLog | undefined, observer?: Observer) {
     this.cache = cache
-    this.upstream = upstream
     this.clock = clock
     this.#accessLog = accessLog
     this.observer = observer
-    this.#originHost = new URL(config.origin).host
-    this.via = `1.1 ${config.cacheName}`
     this.collapser = config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined
+    this.config = config
+    this.#router = new Router(config)
+    // assigned by #apply; repeated here for the definite-assignment analysis
+    this.#defaultHost = ''
+    this.via = ''
+    this.entryOptions = this.#apply(config)
+    this.#purgeAllow = this.#allowList(config)
+  }
+
+  /** Derived settings of a config. */
+  #apply (config: Config): EntryOptions {
+    this.config = config
+    this.#defaultHost = config.origin === undefined ? 'localhost' : new URL(config.origin).host
+    this.via = `1.1 ${config.cacheName}`
     const policy: PolicyOptions = {
       heuristicFraction: config.cache.heuristicFraction,
       heuristicMaxAge: config.cache.heuristicMaxAge,
@@ -159,8 +170,31 @@ export class ProxyHandler implements Services {
     }
     const strip = config.tags.strip ? [...config.cache.stripTargets, ...config.tags.headers] : config.cache.stripTargets
     this.entryOptions = { ...policy, stripFields: strip, via: this.via }
-    this.#purgeAllow = new BlockList()
-    for (const a of config.purge.allow) addToBlockList(this.#purgeAllow, a)
+    return this.entryOptions
+  }
+
+  #allowList (config: Config): BlockList {
+    const list = new BlockList()
+    for (const a of config.purge.allow) addToBlockList(list, a)
+    return list
+  }
+
+  /**
+   * Applies a reloaded config: routes, cache rules, timeouts and purge settings take effect for
+   * new requests; in-flight requests finish with the settings they started with. Settings that
+   * shape the listener, the store or the pools need a restart (see cli.ts).
+   */
+  async reconfigure (config: Config): Promise<void> {
+    const old = this.#router
+    this.#router = new Router(config, old.pools())
+    this.#apply(config)
+    this.#purgeAllow = this.#allowList(config)
+    await old.close(this.#router)
+  }
+
+  /** Closes every upstream pool. */
+  async close (): Promise<void> {
+    await this.#router.close()
   }
 
   /** node:http 'request' listener. */
@@ -176,23 +210,24 @@ export class ProxyHandler implements Services {
         path = u.pathname + u.search
         host = u.host
       } catch {
-        const ctx = this.#ctx(req, res, method, '/', this.#originHost, start)
-        this.fail(ctx, 'FG_BAD_REQUEST', undefined, 'bypass', 'request-target')
-        return
+        path = ''
       }
     }
-    if (host === undefined || host === '') host = this.#originHost
-    const ctx = this.#ctx(req, res, method, path, host, start)
-    if (method === 'PURGE') {
+    if (host === undefined || host === '') host = this.#defaultHost
+    const route = path === '' ? undefined : this.#router.match(host, path)
+    const ctx = this.#ctx(req, res, method, path, host, start, route)
+    if (route === undefined) {
+      this.fail(ctx, path === '' ? 'FG_BAD_REQUEST' : 'FG_NO_ROUTE', undefined, 'bypass')
+    } else if (method === 'PURGE') {
       this.#purge(ctx).catch(err => this.#crash(ctx, err))
-    } else if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined) {
+    } else if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined && route.route.cache.enabled) {
       this.#cached(ctx).catch(err => this.#crash(ctx, err))
     } else {
-      this.exchange(ctx, undefined, this.cache === undefined ? 'bypass' : 'method', undefined)
+      this.exchange(ctx, undefined, this.cache === undefined || !route.route.cache.enabled ? 'bypass' : 'method', undefined)
     }
   }
 
-  #ctx (req: IncomingMessage, res: ServerResponse | undefined, method: string, path: string, host: string, start: number): Ctx {
+  #ctx (req: IncomingMessage, res: ServerResponse | undefined, method: string, path: string, host: string, start: number, route: ResolvedRoute | undefined): Ctx {
     const cc = req.headers['cache-control']
     return {
       req,
@@ -200,7 +235,8 @@ export class ProxyHandler implements Services {
       method,
       path,
       host,
-      key: primaryKey('http', host, path),
+      route: route!,
+      key: route === undefined ? '' : primaryKey('http', host, keyPath(path, route.route.cache)),
       start,
       reqCC: cc === undefined ? EMPTY_CC : parseCacheControl(cc, 'ignore'),
       pragma: pragmaNoCache(req.headers.pragma, cc)
@@ -334,7 +370,7 @@ export class ProxyHandler implements Services {
       if (fill && CLIENT_CONDITIONALS.has(name)) continue
       out[name] = v
     }
-    out.host = this.config.hostHeader === 'origin' ? this.#originHost : ctx.host
+    out.host = this.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.host
     const ip = ctx.req.socket.remoteAddress ?? ''
     const xff = src['x-forwarded-for']
     out['x-forwarded-for'] = xff === undefined ? ip : `${xff}, ${ip}`

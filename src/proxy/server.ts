@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import type { Config } from '../config/schema.ts'
 import { MemoryStore } from '../cache/store.ts'
 import { HttpCache, type VariantSet } from '../cache/cache.ts'
-import { Upstream } from './upstream.ts'
 import { ProxyHandler, type AccessLog, type Observer } from './handler.ts'
 
 /** Start-up options beyond the config. */
@@ -32,7 +31,7 @@ export interface Freshgate {
 }
 
 /** Builds the proxy for a config without listening. */
-export function createProxy (config: Config, opts: StartOptions = {}): { server: Server, handler: ProxyHandler, store: MemoryStore<VariantSet> | undefined, upstream: Upstream } {
+export function createProxy (config: Config, opts: StartOptions = {}): { server: Server, handler: ProxyHandler, store: MemoryStore<VariantSet> | undefined } {
   const clock = opts.clock ?? Date.now
   const store = config.cache.maxSize > 0
     ? new MemoryStore<VariantSet>(config.cache.maxSize, Math.min(config.cache.maxSize, config.cache.maxEntrySize * config.cache.maxVariants + 65536 * config.cache.maxVariants))
@@ -40,15 +39,14 @@ export function createProxy (config: Config, opts: StartOptions = {}): { server:
   const cache = store === undefined
     ? undefined
     : new HttpCache(store, { maxVariants: config.cache.maxVariants, keepStale: config.cache.keepStale, staleIfErrorGrace: config.cache.staleIfErrorGrace })
-  const upstream = new Upstream(config)
-  const handler = new ProxyHandler(config, cache, upstream, clock, opts.accessLog, opts.observer)
+  const handler = new ProxyHandler(config, cache, clock, opts.accessLog, opts.observer)
   const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, handler.handle)
-  return { server, handler, store, upstream }
+  return { server, handler, store }
 }
 
 /** Creates the proxy and listens on config.host:config.port. */
 export async function startProxy (config: Config, opts: StartOptions = {}): Promise<Freshgate> {
-  const { server, handler, store, upstream } = createProxy(config, opts)
+  const { server, handler, store } = createProxy(config, opts)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
@@ -66,7 +64,7 @@ export async function startProxy (config: Config, opts: StartOptions = {}): Prom
         server.close(() => resolve())
         server.closeIdleConnections()
       })
-      await upstream.close()
+      await handler.close()
     }
   }
 }

@@ -78,15 +78,15 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
 /** The pooled connection to one origin. */
 export class Upstream {
   readonly #pool: Pool
-  readonly #headersTimeout: number
-  readonly #bodyTimeout: number
+  #headersTimeout: number
+  #bodyTimeout: number
   readonly origin: string
 
-  constructor (config: Config) {
-    this.origin = config.origin
+  constructor (config: Config, origin: string) {
+    this.origin = origin
     this.#headersTimeout = config.timeouts.headers
     this.#bodyTimeout = config.timeouts.body
-    this.#pool = new Pool(config.origin, {
+    this.#pool = new Pool(origin, {
       connections: config.upstream.connections,
       pipelining: config.upstream.pipelining,
       keepAliveTimeout: config.upstream.keepAliveTimeout,
@@ -98,9 +98,16 @@ export class Upstream {
     })
   }
 
+  /** Applies the settings that can change on reload (per-request timeouts). */
+  configure (config: Config): void {
+    this.#headersTimeout = config.timeouts.headers
+    this.#bodyTimeout = config.timeouts.body
+  }
+
   /** Starts an exchange; the sink receives the response. */
   send (req: UpstreamRequest, sink: ResponseSink): Exchange {
     const handler = new SinkHandler(sink)
+    // dispatch throws synchronously on requests undici refuses; the caller turns that into a 502.
     this.#pool.dispatch({
       path: req.path,
       method: req.method as Dispatcher.HttpMethod,

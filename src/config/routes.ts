@@ -1,0 +1,82 @@
+// The `routes` option: Host (exact or wildcard) and path prefix mapped to an origin, each with its
+// own cache settings. Validated strictly, like every other option.
+
+import { ConfigError } from '../errors.ts'
+
+/** Cache settings of one route. */
+export interface RouteCache {
+  /** false: requests on this route pass through without the cache (Cache-Status fwd=bypass) */
+  enabled: boolean
+  /** freshness in ms given to responses that carry no explicit freshness or validator-based heuristic; 0 = off */
+  defaultTtl: number
+  /** drop the query from the cache key (true), or drop only the named parameters */
+  ignoreQuery: boolean | string[]
+  /** sort query parameters in the cache key, so ?a=1&b=2 and ?b=2&a=1 share an entry */
+  sortQuery: boolean
+}
+
+/** One route. */
+export interface Route {
+  /** exact host ("api.example.com") or wildcard ("*.example.com"); undefined matches any host */
+  host?: string
+  /** path prefix, default "/" */
+  prefix: string
+  /** origin URL (scheme://host:port); undefined uses the top-level origin */
+  origin?: string
+  cache: RouteCache
+}
+
+const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache'])
+const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery'])
+
+/** Validates the raw `routes` value (a YAML/JSON list, or JSON text from env/flags). */
+export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown, key: string) => number): Route[] {
+  const where = (i: number, k?: string): string => `routes[${i}]${k === undefined ? '' : '.' + k} (${source})`
+  let list = raw
+  if (typeof raw === 'string') {
+    try { list = JSON.parse(raw) } catch { throw new ConfigError(`routes (${source})`, raw, 'a JSON list of routes') }
+  }
+  if (!Array.isArray(list)) throw new ConfigError(`routes (${source})`, raw, 'a list of routes')
+  return list.map((r: unknown, i): Route => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new ConfigError(where(i), r, 'a mapping with host, prefix, origin, cache')
+    const o = r as Record<string, unknown>
+    for (const k of Object.keys(o)) if (!ROUTE_KEYS.has(k)) throw new ConfigError(where(i, k), o[k], `one of ${[...ROUTE_KEYS].join(', ')}`)
+    if (o.host !== undefined && (typeof o.host !== 'string' || !/^(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(o.host))) {
+      throw new ConfigError(where(i, 'host'), o.host, 'a host name such as "api.example.com" or "*.example.com"')
+    }
+    const prefix = o.prefix ?? '/'
+    if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw new ConfigError(where(i, 'prefix'), o.prefix, 'a path prefix starting with "/"')
+    let origin: string | undefined
+    if (o.origin !== undefined) {
+      let u: URL | undefined
+      try { u = typeof o.origin === 'string' ? new URL(o.origin) : undefined } catch { u = undefined }
+      if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.pathname !== '/' || u.search !== '') {
+        throw new ConfigError(where(i, 'origin'), o.origin, 'an http:// or https:// URL without a path')
+      }
+      origin = u.origin
+    }
+    const c = (o.cache ?? {}) as Record<string, unknown>
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(where(i, 'cache'), o.cache, 'a mapping with enabled, defaultTtl, ignoreQuery, sortQuery')
+    for (const k of Object.keys(c)) if (!CACHE_KEYS.has(k)) throw new ConfigError(where(i, `cache.${k}`), c[k], `one of ${[...CACHE_KEYS].join(', ')}`)
+    const bool = (k: string, dflt: boolean): boolean => {
+      const v = c[k] ?? dflt
+      if (typeof v !== 'boolean') throw new ConfigError(where(i, `cache.${k}`), v, 'true or false')
+      return v
+    }
+    const iq = c.ignoreQuery ?? false
+    if (typeof iq !== 'boolean' && !(Array.isArray(iq) && iq.every(p => typeof p === 'string' && p !== ''))) {
+      throw new ConfigError(where(i, 'cache.ignoreQuery'), iq, 'true, false or a list of query parameter names')
+    }
+    return {
+      ...(o.host === undefined ? {} : { host: (o.host as string).toLowerCase() }),
+      prefix,
+      ...(origin === undefined ? {} : { origin }),
+      cache: {
+        enabled: bool('enabled', true),
+        defaultTtl: c.defaultTtl === undefined ? 0 : seconds(c.defaultTtl, `routes[${i}].cache.defaultTtl`),
+        ignoreQuery: iq as boolean | string[],
+        sortQuery: bool('sortQuery', false)
+      }
+    }
+  })
+}

@@ -1,0 +1,46 @@
+// The routes option: every malformed route is refused with the key, the value and the expectation.
+
+import t from 'tap'
+import { loadConfig } from '../../src/config/load.ts'
+import { ConfigError } from '../../src/errors.ts'
+
+const origin = 'http://127.0.0.1:3000'
+
+function refusal (fn: () => unknown): Error | undefined {
+  try { fn() } catch (err) { return err as Error }
+  return undefined
+}
+
+t.test('valid routes are normalised', async t => {
+  const c = loadConfig({ flags: { origin, routes: [{ host: 'API.example.com', prefix: '/api/', origin: 'http://127.0.0.1:4000/', cache: { defaultTtl: '1m', ignoreQuery: ['utm'] } }] } })
+  t.same(c.routes, [{ host: 'api.example.com', prefix: '/api/', origin: 'http://127.0.0.1:4000', cache: { enabled: true, defaultTtl: 60_000, ignoreQuery: ['utm'], sortQuery: false } }])
+  t.ok(Object.isFrozen(c.routes[0]!.cache), 'frozen')
+  const fromJson = loadConfig({ env: { FRESHGATE_ROUTES: '[{"prefix":"/x/"}]' }, flags: { origin } })
+  t.equal(fromJson.routes[0]!.prefix, '/x/', 'JSON text from the environment')
+})
+
+const bad: Array<[string, unknown, RegExp]> = [
+  ['not a list', { a: 1 }, /^routes \(--routes\): got .*, expected a list of routes$/],
+  ['an unknown route key', [{ pathprefix: '/' }], /^routes\[0\]\.pathprefix \(--routes\): got "\/", expected one of host, prefix, origin, cache$/],
+  ['a prefix without a slash', [{ prefix: 'api' }], /^routes\[0\]\.prefix \(--routes\): got "api", expected a path prefix starting with "\/"$/],
+  ['a host with a path', [{ host: 'a.example/x' }], /^routes\[0\]\.host \(--routes\): got "a\.example\/x", expected a host name/],
+  ['an origin with a path', [{ origin: 'http://a/b' }], /^routes\[0\]\.origin \(--routes\): got "http:\/\/a\/b", expected an http/],
+  ['an unknown cache key', [{ cache: { ttl: 5 } }], /^routes\[0\]\.cache\.ttl \(--routes\): got 5, expected one of enabled/],
+  ['a non-boolean enabled', [{ cache: { enabled: 'yes' } }], /^routes\[0\]\.cache\.enabled \(--routes\): got "yes", expected true or false$/],
+  ['a bad defaultTtl', [{ cache: { defaultTtl: 'soon' } }], /^routes\[0\]\.cache\.defaultTtl \(--routes\): got "soon", expected a duration/],
+  ['a bad ignoreQuery', [{ cache: { ignoreQuery: 'utm' } }], /^routes\[0\]\.cache\.ignoreQuery \(--routes\): got "utm", expected true, false or a list/],
+  ['invalid JSON text', '[{', /^routes \(--routes\): got "\[\{", expected a JSON list of routes$/]
+]
+for (const [name, routes, message] of bad) {
+  t.test(`when routes has ${name} → should refuse it`, async t => {
+    const err = refusal(() => loadConfig({ flags: { origin, routes } }))
+    t.type(err, ConfigError)
+    t.match(err?.message, message)
+  })
+}
+
+t.test('a route without origin needs a top-level origin', async t => {
+  const err = refusal(() => loadConfig({ flags: { routes: [{ prefix: '/a/', origin: 'http://127.0.0.1:1' }, { prefix: '/b/' }] } }))
+  t.match(err?.message, /^routes\[1\]\.origin: got undefined, expected an origin URL/)
+  t.doesNotThrow(() => loadConfig({ flags: { routes: [{ prefix: '/a/', origin: 'http://127.0.0.1:1' }] } }), 'routes with origins need no top-level origin')
+})
