@@ -5,8 +5,8 @@ import cluster from 'node:cluster'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import type { Logger } from 'pino'
-import { SCHEMA, envName, type Config } from './config/schema.ts'
-import { loadConfig } from './config/load.ts'
+import { SCHEMA, RESTART_KEYS, envName, type Config } from './config/schema.ts'
+import { loadConfig, type ConfigSources } from './config/load.ts'
 import { ConfigError } from './errors.ts'
 import { startProxy } from './proxy/server.ts'
 import { appLogger, accessLogger } from './log.ts'
@@ -19,13 +19,27 @@ function usageError (message: string): never {
   process.exit(EXIT_CONFIG)
 }
 
+/** What the command line asked for. */
+interface Invocation {
+  config: Config
+  /** where the config came from, to load it again on SIGHUP */
+  sources: ConfigSources
+  /** print the effective config and exit */
+  printConfig: boolean
+  /** `check-config FILE`: validate, print, exit 0 (or 2) */
+  checkOnly: boolean
+}
+
 /** Parses argv into the validated config (or exits 2), and the non-config switches. */
-async function parse (): Promise<{ config: Config, printConfig: boolean }> {
+async function parse (): Promise<Invocation> {
   let cli = yargs(hideBin(process.argv))
     .scriptName('freshgate')
     .usage('$0 --origin URL [options]\n\nA caching reverse proxy with RFC 9111 shared-cache semantics.\nEvery option can also be set in a config file (--config) or as FRESHGATE_<KEY> in the environment; flags win over the environment, which wins over the file.')
+    .command('$0', 'run the proxy')
+    .command('check-config <file>', 'validate a config file (with the environment and flags), print the effective config, exit 0 or 2', y =>
+      y.positional('file', { type: 'string', describe: 'YAML or JSON config file' }))
     .option('config', { type: 'string', describe: 'YAML or JSON config file', group: 'General:', requiresArg: true })
-    .option('print-config', { type: 'boolean', describe: 'Print the effective configuration as JSON and exit', group: 'General:' })
+    .option('print-config', { type: 'boolean', describe: 'Print the effective configuration (file < environment < flags) as JSON and exit', group: 'General:' })
     .strict()
     .version()
     .help()
@@ -49,17 +63,25 @@ async function parse (): Promise<{ config: Config, printConfig: boolean }> {
     // A bare boolean flag (--debug) arrives as an empty string.
     if (v !== undefined) flags[spec.key] = spec.type === 'boolean' && v === '' ? true : v
   }
+  const checkOnly = argv._[0] === 'check-config'
+  const file = checkOnly ? argv.file as string : argv.config as string | undefined
+  const sources: ConfigSources = { file, env: process.env, flags }
   try {
-    const config = loadConfig({ file: argv.config as string | undefined, env: process.env, flags })
-    return { config, printConfig: argv['print-config'] === true }
+    return { config: loadConfig(sources), sources, printConfig: argv['print-config'] === true, checkOnly }
   } catch (err) {
     if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     throw err
   }
 }
 
+/** Keys whose values differ between two configs. */
+function changedKeys (a: Config, b: Config): string[] {
+  const get = (c: Config, key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c)
+  return SCHEMA.map(s => s.key).filter(k => JSON.stringify(get(a, k)) !== JSON.stringify(get(b, k)))
+}
+
 /** Runs one proxy in this process until SIGTERM/SIGINT, then drains and exits 0. */
-async function runProxy (config: Config, log: Logger): Promise<void> {
+async function runProxy (config: Config, sources: ConfigSources, log: Logger): Promise<void> {
   const access = accessLogger(config)
   let fg
   try {
@@ -88,6 +110,24 @@ async function runProxy (config: Config, log: Logger): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  let current = config
+  process.on('SIGHUP', () => {
+    let next: Config
+    try {
+      next = loadConfig(sources)
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'reload rejected: keeping the running configuration')
+      return
+    }
+    const changed = changedKeys(current, next)
+    const restart = changed.filter(k => RESTART_KEYS.has(k))
+    const live = changed.filter(k => !RESTART_KEYS.has(k))
+    fg.handler.reconfigure(next).catch(err => log.error({ err }, 'closing unused upstream pools failed'))
+    log.level = next.log.level
+    current = next
+    if (restart.length > 0) log.warn({ keys: restart }, 'reload: these settings need a restart to take effect')
+    log.info({ applied: live }, `reloaded configuration (${live.length} setting(s) applied)`)
+  })
 }
 
 /** The cluster primary: forks the workers, replaces crashed ones, relays shutdown. */
@@ -115,12 +155,18 @@ function runPrimary (config: Config, log: Logger): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // Each worker reloads its own configuration.
+  process.on('SIGHUP', () => {
+    log.info('reloading workers')
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP')
+  })
 }
 
 async function main (): Promise<void> {
-  const { config, printConfig } = await parse()
-  if (printConfig) {
+  const { config, sources, printConfig, checkOnly } = await parse()
+  if (printConfig || checkOnly) {
     process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+    if (checkOnly) process.stderr.write(`freshgate: ${sources.file} is valid\n`)
     return
   }
   const log = appLogger(config)
@@ -129,7 +175,7 @@ async function main (): Promise<void> {
     runPrimary(config, log)
     return
   }
-  await runProxy(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
+  await runProxy(config, sources, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
 }
 
 await main()

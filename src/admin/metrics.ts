@@ -25,7 +25,7 @@ export interface Metrics {
   /** pass to startProxy(config, { observer }) */
   observer: Observer
   /** responses served so far, by kind (for /cache/stats) */
-  served (): Promise<Record<ServedKind, number>>
+  servedCounts (): Promise<Record<ServedKind, number>>
 }
 
 /**
@@ -122,7 +122,7 @@ export function createMetrics (getStats: () => StoreStats | undefined, maxSize: 
   return {
     registry,
     observer,
-    async served () {
+    async servedCounts () {
       const counts = {} as Record<ServedKind, number>
       for (const kind of SERVED_KINDS) counts[kind] = 0
       for (const v of (await requests.get()).values) {

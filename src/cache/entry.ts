@@ -167,6 +167,12 @@ export function freshen (stored: StoredResponse, update: Headers, age: string | 
     if (NOT_UPDATED.has(name) || update[name] === undefined) continue
     headers[name] = update[name]
   }
+  // §4.3.4: fields the 304 omits keep their stored values, so a 304 without Cache-Control (or
+  // without a targeted field, when one governed) leaves the stored directives in force.
+  if (target === undefined && (stored.target !== undefined || update['cache-control'] === undefined)) {
+    cc = stored.cc
+    target = stored.target
+  }
   return buildStored({
     status: stored.status,
     statusMessage: stored.statusMessage,

@@ -122,8 +122,9 @@ function flatten (obj: unknown, source: string, prefix = '', out = new Map<strin
 function knownNear (key: string): string {
   const dot = key.lastIndexOf('.')
   const section = dot === -1 ? '' : key.slice(0, dot + 1)
-  const names = SCHEMA.filter(s => s.key.startsWith(section)).map(s => s.key)
-  return `see README; known: ${names.join(', ')}`
+  // At the top level, name the options and sections; inside a section, its options.
+  const names = new Set(SCHEMA.filter(s => s.key.startsWith(section)).map(s => section + s.key.slice(section.length).split('.')[0]))
+  return `see README; known here: ${[...names].join(', ')}`
 }
 
 /** Reads a YAML or JSON config file into dotted keys. */

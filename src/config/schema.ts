@@ -98,7 +98,8 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'timeouts.body', type: 'duration', flag: 'body-timeout', default: 30_000, min: 1, doc: 'Upstream idle time between body chunks (504 FG_UPSTREAM_BODY_TIMEOUT)' },
 
   { key: 'log.level', type: 'enum', flag: 'log-level', default: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Application log level' },
-  { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One JSON access-log line per request on stdout' }
+  { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One JSON access-log line per request on stdout (method, url, status, cache, ms, upstream ms, request id)' },
+  { key: 'log.accessSample', type: 'number', flag: 'access-log-sample', default: 1, min: 0, max: 1, doc: 'Fraction of requests written to the access log' }
 ]
 
 /** The validated, frozen configuration. */
@@ -133,8 +134,19 @@ export interface Config {
   collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
   upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean }
   timeouts: { connect: number, headers: number, body: number }
-  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean }
+  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean, accessSample: number }
 }
+
+/**
+ * Options a running process cannot take over on SIGHUP: they shape the listener, the store, the
+ * worker processes or the upstream pools. Everything else applies to new requests at once.
+ */
+export const RESTART_KEYS: ReadonlySet<string> = new Set([
+  'host', 'port', 'workers', 'maxHeaderSize', 'cache.maxSize', 'cache.maxEntrySize', 'cache.maxVariants', 'cache.keepStale',
+  'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
+  'upstream.keepAliveTimeout', 'upstream.allowH2', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
+  'log.access', 'log.accessSample'
+])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */
 export function envName (key: string): string {

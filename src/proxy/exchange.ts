@@ -101,7 +101,9 @@ export class Exchange implements ResponseSink {
     const now = s.clock()
     this.#headArrived = true
     this.#responseTime = now
-    s.observer?.upstream(status, (performance.now() - this.#sentAt) / 1000)
+    const upstreamMs = performance.now() - this.#sentAt
+    this.#ctx.upstreamMs = upstreamMs
+    s.observer?.upstream(status, upstreamMs / 1000)
     this.#status = status
     this.#statusMessage = statusMessage
     this.#headers = headers
@@ -301,6 +303,7 @@ export class Exchange implements ResponseSink {
     }
     if (!this.#sendBody || this.#clientGone) return true
     const res = this.#ctx.res!
+    this.#ctx.bytes += chunk.length
     const ok = res.write(chunk)
     // While storing, the upstream is never paused for one slow client: memory is bounded by the
     // per-entry limit, and waiters depend on the body arriving.

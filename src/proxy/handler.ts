@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BlockList } from 'node:net'
+import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
@@ -20,11 +21,20 @@ import type { ErrorCode } from '../errors.ts'
 
 /** One access-log record. */
 export interface AccessRecord {
+  /** the client's X-Request-Id, or a new random id */
+  id: string
   method: string
   url: string
+  host: string
   status: number
+  /** our Cache-Status member */
   cache: string
+  /** body bytes sent to the client */
+  bytes: number
+  /** ms from arrival to the last byte handed to the socket */
   ms: number
+  /** ms until the upstream response head arrived, when the request went upstream */
+  upstreamMs?: number
 }
 
 /** Where access-log records go. */
@@ -71,6 +81,10 @@ export interface Ctx {
   route: ResolvedRoute
   /** performance.now() at arrival */
   start: number
+  /** body bytes sent to the client (for the access log) */
+  bytes: number
+  /** ms until the upstream head arrived, when the request went upstream */
+  upstreamMs: number | undefined
   reqCC: CacheControl
   pragma: boolean
 }
@@ -238,6 +252,8 @@ export class ProxyHandler implements Services {
       route: route!,
       key: route === undefined ? '' : primaryKey('http', host, keyPath(path, route.route.cache)),
       start,
+      bytes: 0,
+      upstreamMs: undefined,
       reqCC: cc === undefined ? EMPTY_CC : parseCacheControl(cc, 'ignore'),
       pragma: pragmaNoCache(req.headers.pragma, cc)
     }
@@ -411,7 +427,11 @@ export class ProxyHandler implements Services {
       const head = entry.head.slice()
       head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
       res.writeHead(code, entry.statusMessage, head)
-      res.end(ctx.method === 'HEAD' ? undefined : entry.body)
+      if (ctx.method === 'HEAD') res.end()
+      else {
+        res.end(entry.body)
+        ctx.bytes = entry.body.length
+      }
     }
     this.logDone(ctx, code, status, servedKind(cs, entry.lifetime - age))
   }
@@ -432,6 +452,7 @@ export class ProxyHandler implements Services {
       head.push('content-length', String(len))
       res.writeHead(200, entry.statusMessage, head)
       res.end(entry.body)
+      ctx.bytes = len
       return 200
     }
     if (r.kind === 'unsatisfiable') {
@@ -443,6 +464,7 @@ export class ProxyHandler implements Services {
     head.push('content-range', `bytes ${r.start}-${r.end}/${len}`, 'content-length', String(r.end - r.start + 1))
     res.writeHead(206, head)
     res.end(entry.body.subarray(r.start, r.end + 1))
+    ctx.bytes = r.end - r.start + 1
     return 206
   }
 
@@ -467,7 +489,18 @@ export class ProxyHandler implements Services {
     if (ctx.res === undefined) return
     this.observer?.served(kind, status)
     if (this.#accessLog === undefined) return
-    this.#accessLog({ method: ctx.method, url: ctx.path, status, cache, ms: Math.round((performance.now() - ctx.start) * 1000) / 1000 })
+    const id = ctx.req.headers['x-request-id']
+    this.#accessLog({
+      id: typeof id === 'string' ? id : randomUUID(),
+      method: ctx.method,
+      url: ctx.path,
+      host: ctx.host,
+      status,
+      cache,
+      bytes: ctx.bytes,
+      ms: Math.round((performance.now() - ctx.start) * 1000) / 1000,
+      ...(ctx.upstreamMs === undefined ? {} : { upstreamMs: Math.round(ctx.upstreamMs * 1000) / 1000 })
+    })
   }
 
   #crash (ctx: Ctx, err: unknown): void {
