@@ -1,0 +1,31 @@
+// The README's configuration reference, generated from the schema so the two cannot drift
+// (test/docs.test.ts checks README.md contains exactly this). Run this file to print it.
+
+import { SCHEMA, envName, type OptionSpec } from './schema.ts'
+
+function defaultText (s: OptionSpec): string {
+  if (s.default === undefined) return s.required === true ? '(required)' : '(unset)'
+  if (s.type === 'duration') {
+    const ms = s.default as number
+    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+  }
+  if (s.type === 'bytes') {
+    const b = s.default as number
+    if (b >= 1024 * 1024 && b % (1024 * 1024) === 0) return `${b / 1024 / 1024}MiB`
+    if (b >= 1024 && b % 1024 === 0) return `${b / 1024}KiB`
+    return String(b)
+  }
+  if (Array.isArray(s.default)) return s.default.length === 0 ? '[]' : s.default.join(', ')
+  return String(s.default)
+}
+
+/** Markdown table of every option: file key, flag, environment variable, type, default, meaning. */
+export function configReference (): string {
+  const rows = SCHEMA.map(s => {
+    const type = s.type === 'enum' ? s.values!.join(' \\| ') : s.type
+    return `| \`${s.key}\` | \`--${s.flag}\` | \`${envName(s.key)}\` | ${type} | \`${defaultText(s)}\` | ${s.doc.replace(/\|/g, '\\|')} |`
+  })
+  return ['| key | flag | environment | type | default | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n') + '\n'
+}
+
+if (import.meta.main) process.stdout.write(configReference())
