@@ -6,7 +6,8 @@ import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import type { Logger } from 'pino'
 import { SCHEMA, RESTART_KEYS, envName, type Config } from './config/schema.ts'
-import { loadConfig, type ConfigSources } from './config/load.ts'
+import { loadConfig, printable, type ConfigSources } from './config/load.ts'
+import { defaultText } from './config/reference.ts'
 import { ConfigError } from './errors.ts'
 import { startProxy } from './proxy/server.ts'
 import { appLogger, accessLogger } from './log.ts'
@@ -48,7 +49,7 @@ async function parse (): Promise<Invocation> {
     .fail((msg, err) => usageError(msg ?? err?.message ?? 'invalid arguments'))
   for (const spec of SCHEMA) {
     const group = spec.key.includes('.') ? `${spec.key.split('.')[0]}:` : 'General:'
-    const dflt = spec.default === undefined ? '' : ` [default: ${JSON.stringify(spec.default)}${spec.type === 'duration' ? ' ms' : ''}]`
+    const dflt = spec.default === undefined ? '' : ` [default: ${defaultText(spec)}]`
     cli = cli.option(spec.flag, {
       type: 'string',
       describe: `${spec.doc}${dflt} (${spec.key}, ${envName(spec.key)})`,
@@ -165,7 +166,7 @@ function runPrimary (config: Config, log: Logger): void {
 async function main (): Promise<void> {
   const { config, sources, printConfig, checkOnly } = await parse()
   if (printConfig || checkOnly) {
-    process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+    process.stdout.write(JSON.stringify(printable(config), null, 2) + '\n')
     if (checkOnly) process.stderr.write(`freshgate: ${sources.file} is valid\n`)
     return
   }

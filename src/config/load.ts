@@ -30,7 +30,7 @@ function quantity (raw: string, units: Record<string, number>): number | undefin
 function expected (spec: OptionSpec): string {
   const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]` : ''
   switch (spec.type) {
-    case 'url': return 'an http:// or https:// URL'
+    case 'url': return 'an http:// or https:// URL with no path, query, fragment or credentials'
     case 'integer': return `a whole number${range}`
     case 'number': return `a number${range}`
     case 'boolean': return 'true or false'
@@ -59,7 +59,9 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
       if (typeof raw !== 'string') return fail()
       let u: URL
       try { u = new URL(raw) } catch { return fail() }
-      if ((u.protocol !== 'http:' && u.protocol !== 'https:') || (u.pathname !== '/' && u.pathname !== '') || u.search !== '') fail()
+      // Only scheme, host and port: a path, query, fragment or credentials would be silently lost.
+      if ((u.protocol !== 'http:' && u.protocol !== 'https:') || (u.pathname !== '/' && u.pathname !== '') ||
+          u.search !== '' || u.hash !== '' || raw.includes('#') || u.username !== '' || u.password !== '') fail()
       return u.origin
     }
     case 'integer': {
@@ -112,8 +114,11 @@ function flatten (obj: unknown, source: string, prefix = '', out = new Map<strin
   }
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix === '' ? k : `${prefix}.${k}`
+    // Nested form only: a dotted key could silently compete with its nested twin.
+    if (k.includes('.')) throw new ConfigError(`${key} (${source})`, v, `nested keys (e.g. "${k.split('.')[0]}:" with "${k.split('.').slice(1).join('.')}:" under it)`)
     if (SCHEMA.some(s => s.key === key)) out.set(key, v)
-    else if (SCHEMA.some(s => s.key.startsWith(key + '.'))) flatten(v, source, key, out)
+    // A section whose options are all commented out is empty, not an error.
+    else if (SCHEMA.some(s => s.key.startsWith(key + '.'))) { if (v !== null) flatten(v, source, key, out) }
     else throw new ConfigError(`${key} (${source})`, v, `a known option (${knownNear(key)})`)
   }
   return out
@@ -152,6 +157,20 @@ export interface ConfigSources {
   flags?: Record<string, unknown>
 }
 
+/**
+ * The config as a file would state it: durations as "<n>ms" text, so that `--print-config` output
+ * loads back to the same config (a bare number in a file means seconds).
+ */
+export function printable (config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const spec of SCHEMA) {
+    const v = spec.key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config)
+    if (v === undefined) continue
+    assign(out, spec.key, spec.type === 'duration' ? `${v as number}ms` : v)
+  }
+  return out
+}
+
 /** Builds the validated, frozen Config. Throws ConfigError naming the key, value and expectation. */
 export function loadConfig (sources: ConfigSources): Config {
   const layers: Array<[string, Map<string, unknown>]> = []
@@ -160,6 +179,14 @@ export function loadConfig (sources: ConfigSources): Config {
   for (const spec of SCHEMA) {
     const v = sources.env?.[envName(spec.key)]
     if (v !== undefined) env.set(spec.key, v)
+  }
+  // A misspelt FRESHGATE_ variable is refused like a misspelt key in the file.
+  const known = new Set(SCHEMA.map(s => envName(s.key)))
+  for (const name of Object.keys(sources.env ?? {})) {
+    if (name.startsWith('FRESHGATE_') && !known.has(name)) throw new ConfigError(name, sources.env![name], 'a known FRESHGATE_ variable (see README "Reference")')
+  }
+  for (const k of Object.keys(sources.flags ?? {})) {
+    if (!SCHEMA.some(s => s.key === k)) throw new ConfigError(k, sources.flags![k], 'a known option')
   }
   layers.push(['environment', env])
   const flags = new Map<string, unknown>()

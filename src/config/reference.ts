@@ -3,7 +3,8 @@
 
 import { SCHEMA, envName, type OptionSpec } from './schema.ts'
 
-function defaultText (s: OptionSpec): string {
+/** An option's default as a person would write it ("30s", "256MiB"). */
+export function defaultText (s: OptionSpec): string {
   if (s.default === undefined) return s.required === true ? '(required)' : '(unset)'
   if (s.type === 'duration') {
     const ms = s.default as number

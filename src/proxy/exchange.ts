@@ -129,7 +129,8 @@ export class Exchange implements ResponseSink {
       resCC: cc,
       reqCC: ctx.reqCC,
       reqHasAuthorization: ctx.req.headers.authorization !== undefined,
-      targeted: target !== undefined
+      targeted: target !== undefined,
+      responseTime: now
     }, s.entryOptions)
     if (reason === undefined) {
       const cl = headers['content-length']

@@ -1,0 +1,40 @@
+# freshgate container image: a build stage compiles src/ to dist/, the runtime stage holds only
+# production dependencies, dist/, bin/ and the example config.
+#
+#   docker build -t freshgate .
+#   docker run -p 8080:8080 -e FRESHGATE_ORIGIN=http://app:3000 freshgate
+#   docker run -p 8080:8080 -v "$PWD/my.yaml:/etc/freshgate/freshgate.yaml:ro" freshgate
+#
+# Configuration: /etc/freshgate/freshgate.yaml (the commented example from config/, which sets
+# every option to its default and origin to http://127.0.0.1:3000). Mount your own file there,
+# or override single options with FRESHGATE_* variables or flags after the image name:
+# flags win over the environment, which wins over the file (`docker run freshgate --help`).
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the only install script is the `node` devDependency's, which downloads a
+# second Node 24 binary for the host; this image already is Node 24.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-slim
+ENV NODE_ENV=production
+# Listen on every interface inside the container. The environment wins over the config file, so
+# this also overrides a `host:` in a mounted file; pass --host to change it.
+ENV FRESHGATE_HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY config ./config
+COPY config/freshgate.yaml /etc/freshgate/freshgate.yaml
+USER node
+EXPOSE 8080
+# Exec form: Node is PID 1 and receives SIGTERM itself; the CLI handles it by draining in-flight
+# requests and exiting 0.
+ENTRYPOINT ["node", "bin/freshgate.js"]
+CMD ["--config", "/etc/freshgate/freshgate.yaml"]

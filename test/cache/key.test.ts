@@ -1,0 +1,81 @@
+// Table tests for the primary key (RFC 9111 §2) and the Vary secondary key with its
+// normalisation (§4.1).
+
+import t from 'tap'
+import { primaryKey, varyFields, normalizeAcceptEncoding, normalizeVaryValue, secondaryKey } from '../../src/cache/key.ts'
+
+const ALL = 'br,deflate,gzip,identity,zstd'
+
+t.test('primaryKey', async t => {
+  const rows: Array<{ name: string, scheme: string, host: string, path: string, want: string }> = [
+    { name: 'when given scheme, host and path → should join them into a URI', scheme: 'http', host: 'example.com', path: '/a', want: 'http://example.com/a' },
+    { name: 'when the host has upper case → should lowercase it', scheme: 'https', host: 'Example.COM:8443', path: '/a', want: 'https://example.com:8443/a' },
+    { name: 'when the path has upper case → should keep it (paths are case-sensitive)', scheme: 'http', host: 'a', path: '/A/b', want: 'http://a/A/b' },
+    { name: 'when the path has a query → should keep the query', scheme: 'http', host: 'a', path: '/q?x=1&y=2', want: 'http://a/q?x=1&y=2' }
+  ]
+  for (const r of rows) t.equal(primaryKey(r.scheme, r.host, r.path), r.want, r.name)
+})
+
+t.test('varyFields', async t => {
+  const rows: Array<{ name: string, vary: string | string[] | undefined, want: string[] }> = [
+    { name: 'when Vary is absent → should be empty', vary: undefined, want: [] },
+    { name: 'when Vary is empty → should be empty', vary: '', want: [] },
+    { name: 'when Vary names one field → should lowercase it', vary: 'Accept-Encoding', want: ['accept-encoding'] },
+    { name: 'when Vary names fields out of order → should sort them', vary: 'user-agent, accept', want: ['accept', 'user-agent'] },
+    { name: 'when Vary repeats a field in different case → should keep it once', vary: 'Accept, accept, ACCEPT', want: ['accept'] },
+    { name: 'when Vary arrives on several lines → should combine them', vary: ['accept', 'accept-language, accept'], want: ['accept', 'accept-language'] },
+    { name: 'when Vary is * → should be [*]', vary: '*', want: ['*'] },
+    { name: 'when * is among other fields → should be [*] alone', vary: 'accept, *, cookie', want: ['*'] },
+    { name: 'when Vary has odd spacing and empty members → should ignore them', vary: ' ,accept ,, cookie, ', want: ['accept', 'cookie'] }
+  ]
+  for (const r of rows) t.same(varyFields(r.vary), r.want, r.name)
+})
+
+t.test('normalizeAcceptEncoding', async t => {
+  const rows: Array<{ name: string, value: string, want: string }> = [
+    { name: 'when codings are listed → should sort them', value: 'gzip, br', want: 'br,gzip' },
+    { name: 'when codings carry positive weights → should ignore the weights', value: 'br;q=0.9, gzip;q=1.0', want: 'br,gzip' },
+    { name: 'when codings are in upper case → should lowercase them', value: 'GZIP, Br', want: 'br,gzip' },
+    { name: 'when a coding is refused with q=0 → should drop it', value: 'gzip;q=0, br', want: 'br' },
+    { name: 'when q=0 is written with spaces, upper case and decimals → should still drop it', value: 'gzip ; Q=0.000, br', want: 'br' },
+    { name: 'when x-gzip is listed → should count as gzip', value: 'x-gzip', want: 'gzip' },
+    { name: 'when an unknown coding is listed → should ignore it', value: 'compress, gzip', want: 'gzip' },
+    { name: 'when a coding is listed twice → should keep it once', value: 'gzip, gzip;q=0.5', want: 'gzip' },
+    { name: 'when the field is empty → should be empty', value: '', want: '' },
+    { name: 'when the field is * → should accept every known coding', value: '*', want: ALL },
+    { name: 'when * is refused → should accept nothing', value: '*;q=0', want: '' },
+    { name: 'when * is refused but gzip is listed → should accept gzip only', value: 'gzip, *;q=0', want: 'gzip' },
+    { name: 'when gzip is refused and * accepted → should accept every coding but gzip (RFC 9110 §12.5.3)', value: 'gzip;q=0, *', want: 'br,deflate,identity,zstd' },
+    { name: 'when * comes before the refusal → should still exclude the refused coding', value: '*, identity;q=0', want: 'br,deflate,gzip,zstd' }
+  ]
+  for (const r of rows) t.equal(normalizeAcceptEncoding(r.value), r.want, r.name)
+})
+
+t.test('normalizeVaryValue', async t => {
+  const rows: Array<{ name: string, field: string, a: string | string[] | undefined, b: string | string[] | undefined, same: boolean }> = [
+    { name: 'when the field is absent in both → should match', field: 'accept', a: undefined, b: undefined, same: true },
+    { name: 'when the field is absent in one and empty in the other → should not match', field: 'accept', a: undefined, b: '', same: false },
+    { name: 'when Accept-Encoding absent and empty are compared → should not match', field: 'accept-encoding', a: undefined, b: '', same: false },
+    { name: 'when Accept-Encoding lists the same codings in another order → should match', field: 'accept-encoding', a: 'gzip, br', b: 'br;q=0.5,gzip', same: true },
+    { name: 'when Accept-Encoding accepts different codings → should not match', field: 'accept-encoding', a: 'gzip', b: 'br', same: false },
+    { name: 'when Accept-Language lists members in another order → should match', field: 'accept-language', a: 'fr, en;q=0.5', b: 'en; q=0.5,fr', same: true },
+    { name: 'when Accept lists members in another order → should match', field: 'accept', a: 'text/html, application/json', b: 'application/json,text/html', same: true },
+    { name: 'when a list field arrives on several lines → should match the joined form', field: 'accept', a: ['text/html', 'application/json'], b: 'application/json, text/html', same: true },
+    { name: 'when list members differ → should not match', field: 'accept-language', a: 'fr', b: 'de', same: false },
+    { name: 'when a non-list field differs only in whitespace → should match', field: 'user-agent', a: '  curl/8.0   (x) ', b: 'curl/8.0 (x)', same: true },
+    { name: 'when a non-list field has members in another order → should not match (order may matter)', field: 'cookie', a: 'a=1, b=2', b: 'b=2, a=1', same: false },
+    { name: 'when a non-list field differs in case → should not match', field: 'x-mode', a: 'Dark', b: 'dark', same: false }
+  ]
+  for (const r of rows) t.equal(normalizeVaryValue(r.field, r.a) === normalizeVaryValue(r.field, r.b), r.same, r.name)
+})
+
+t.test('secondaryKey', async t => {
+  const rows: Array<{ name: string, fields: string[], headers: Record<string, string | undefined>, want: string }> = [
+    { name: 'when Vary is empty → should be the empty key', fields: [], headers: { accept: 'x' }, want: '' },
+    { name: 'when one field varies → should hold its normalised value', fields: ['accept-encoding'], headers: { 'accept-encoding': 'gzip, br' }, want: 'accept-encoding=br,gzip\n' },
+    { name: 'when two fields vary → should hold both in field order', fields: ['accept', 'accept-encoding'], headers: { accept: 'b, a', 'accept-encoding': 'gzip' }, want: 'accept=a,b\naccept-encoding=gzip\n' },
+    { name: 'when a varying field is absent → should mark it absent', fields: ['accept-language'], headers: {}, want: 'accept-language=\u0000\n' },
+    { name: 'when a varying field is empty → should hold the empty value', fields: ['accept-language'], headers: { 'accept-language': '' }, want: 'accept-language=\n' }
+  ]
+  for (const r of rows) t.equal(secondaryKey(r.fields, r.headers), r.want, r.name)
+})
