@@ -139,8 +139,9 @@ export class Exchange implements ResponseSink {
     if (reason === undefined) {
       this.#chunks = []
     } else {
-      // Only the response's own properties make the key uncacheable for everyone (hit-for-miss).
-      if (this.#flight !== undefined && reason !== 'no-store' && reason !== 'authorization') s.collapser?.markUncacheable(ctx.key, now)
+      // Requests whose own directives or Authorization rule out storing never lead a flight, so a
+      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
+      if (this.#flight !== undefined) s.collapser?.markUncacheable(ctx.key, now)
       this.#settle(RELEASED)
     }
     const stored = this.#chunks !== undefined

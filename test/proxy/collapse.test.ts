@@ -120,3 +120,21 @@ t.test('a client abort on a non-storable response aborts the upstream exchange',
   for (let i = 0; i < 50 && !closed; i++) await new Promise(resolve => setTimeout(resolve, 20))
   t.ok(closed, 'the origin saw its response aborted')
 })
+
+t.test('regression: concurrent requests to a no-store URL are not serialised behind each other', async t => {
+  let inFlight = 0
+  let peak = 0
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    inFlight++
+    peak = Math.max(peak, inFlight)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    inFlight--
+    res.writeHead(200, { 'cache-control': 'no-store' })
+    res.end('fresh every time')
+  })
+  await get(`${proxy.url}/nostore`)
+  const burst = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/nostore`)))
+  t.ok(burst.every(r => r.body === 'fresh every time'))
+  t.equal(origin.count('/nostore'), 11)
+  t.equal(peak, 10, 'after the first no-store response, the burst went upstream concurrently')
+})
