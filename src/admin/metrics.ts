@@ -10,7 +10,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 const KINDS: Record<ServedKind, true> = { hit: true, stale: true, revalidated: true, miss: true, pass: true, collapsed: true, error: true }
 
 /** All kinds, in a fixed order. */
-export const SERVED_KINDS = Object.keys(KINDS) as ServedKind[]
+const SERVED_KINDS = Object.keys(KINDS) as ServedKind[]
 
 /** Upstream latency buckets in seconds: 1 ms to 30 s (the default headers timeout). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]

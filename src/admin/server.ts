@@ -10,6 +10,7 @@ import type { StoredResponse } from '../cache/entry.ts'
 import { currentAge } from '../cache/policy.ts'
 import { primaryKey } from '../cache/key.ts'
 import { ConfigError } from '../errors.ts'
+import { hostMatches, keyPath } from '../proxy/router.ts'
 import type { Metrics } from './metrics.ts'
 
 /** Largest POST body read (a purge of some thousands of URLs fits). */
@@ -35,7 +36,7 @@ class Refusal extends Error {
 }
 
 /** One route: its methods, whether it needs the token, and what it answers. */
-interface Route {
+interface AdminRoute {
   methods: readonly string[]
   /** false only for the probes, which orchestrators call without credentials */
   auth: boolean
@@ -55,10 +56,13 @@ function absoluteUrl (text: unknown): URL | undefined {
 
 /**
  * The primary key the proxy uses for a URL. The proxy keys every request with scheme "http" and
- * the Host it received (handler.ts), so an https:// URL names the same entry as http://.
+ * the Host it received (handler.ts), so an https:// URL names the same entry as http://; the
+ * route the proxy would take (Router.match: first host-and-prefix match) shapes the query.
  */
-function keyOf (u: URL): string {
-  return primaryKey('http', u.host, u.pathname + u.search)
+function keyOf (u: URL, config: Config): string {
+  const path = u.pathname + u.search
+  const route = config.routes.find(r => (r.host === undefined || hostMatches(r.host, u.host)) && path.startsWith(r.prefix))
+  return primaryKey('http', u.host, route === undefined ? path : keyPath(path, route.cache))
 }
 
 /** What a purge asks for, validated. */
@@ -70,7 +74,7 @@ type PurgeRequest =
 const PURGE_FIELDS = new Set(['urls', 'prefix', 'tags', 'soft'])
 
 /** Validates a POST /purge body; throws a 400 Refusal naming what is wrong. */
-export function parsePurge (text: string): PurgeRequest {
+function parsePurge (text: string, config: Config): PurgeRequest {
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -93,7 +97,7 @@ export function parsePurge (text: string): PurgeRequest {
     const keys = o.urls.map((v: unknown, i) => {
       const u = absoluteUrl(v)
       if (u === undefined) throw new Refusal(400, `"urls"[${i}]: ${JSON.stringify(v)} is not an absolute http(s) URL`)
-      return keyOf(u)
+      return keyOf(u, config)
     })
     return { kind: 'urls', keys, soft }
   }
@@ -102,7 +106,8 @@ export function parsePurge (text: string): PurgeRequest {
     if (typeof p === 'string' && p.startsWith('/')) return { kind: 'prefix', prefix: p, soft }
     const u = absoluteUrl(p)
     if (u === undefined) throw new Refusal(400, `"prefix" must be a path starting with "/" (any host) or an absolute http(s) URL, got ${JSON.stringify(p)}`)
-    return { kind: 'prefix', prefix: keyOf(u), soft }
+    // A prefix is matched against stored keys as written: no route shapes it.
+    return { kind: 'prefix', prefix: primaryKey('http', u.host, u.pathname + u.search), soft }
   }
   if (!Array.isArray(o.tags) || o.tags.length === 0 || !o.tags.every((t: unknown) => typeof t === 'string' && t !== '')) {
     throw new Refusal(400, '"tags" must be a non-empty array of non-empty strings')
@@ -193,19 +198,19 @@ function describeVariant (v: StoredResponse, now: number): Record<string, unknow
  * config on each request, so a reloaded token, ready timeout or purge.soft applies at once.
  */
 export function adminHandler (fg: Freshgate, metrics: Metrics, clock: () => number): (req: IncomingMessage, res: ServerResponse) => void {
-  let token: string | undefined
-  let expected: Buffer | undefined
+  // Hashing both sides gives equal lengths, so timingSafeEqual neither throws nor leaks the length.
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+  let hashed: { token: string, digest: Buffer } | undefined
   const authorized = (req: IncomingMessage): boolean => {
-    const now = fg.handler.config.admin.token
-    if (now === undefined) return true
-    // Hashing both sides gives equal lengths, so timingSafeEqual neither throws nor leaks the length.
-    if (now !== token || expected === undefined) expected = createHash('sha256').update(token = now).digest()
+    const token = fg.handler.config.admin.token
+    if (token === undefined) return true
+    if (hashed?.token !== token) hashed = { token, digest: digest(token) }
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')
-    return m !== null && timingSafeEqual(createHash('sha256').update(m[1]!).digest(), expected)
+    return m !== null && timingSafeEqual(digest(m[1]!), hashed.digest)
   }
 
   const GET = ['GET', 'HEAD']
-  const routes = new Map<string, Route>([
+  const routes = new Map<string, AdminRoute>([
     ['/healthz', {
       methods: GET,
       auth: false,
@@ -259,7 +264,7 @@ export function adminHandler (fg: Freshgate, metrics: Metrics, clock: () => numb
         const target = query.get('url')
         const u = absoluteUrl(target)
         if (u === undefined) throw new Refusal(400, `query parameter "url" must be an absolute http(s) URL, got ${JSON.stringify(target)}`)
-        const key = keyOf(u)
+        const key = keyOf(u, fg.handler.config)
         const variants = await fg.handler.cache?.variants(key) ?? []
         if (variants.length === 0) return sendJson(res, 404, { error: 'nothing stored for this URL', key })
         const now = clock()
@@ -270,7 +275,7 @@ export function adminHandler (fg: Freshgate, metrics: Metrics, clock: () => numb
       methods: ['POST'],
       auth: true,
       async run (req, res) {
-        const p = parsePurge(await readBody(req, MAX_BODY))
+        const p = parsePurge(await readBody(req, MAX_BODY), fg.handler.config)
         const soft = p.soft ?? fg.handler.config.purge.soft
         const cache = fg.handler.cache
         const now = clock()

@@ -49,6 +49,8 @@ export class Exchange implements ResponseSink {
   /** body chunks kept for the store; undefined when not storing */
   #chunks: Buffer[] | undefined
   #bytes = 0
+  /** the stored body, allocated once when Content-Length is known */
+  #body: Buffer | undefined
   /** whether body chunks go to the client */
   #sendBody = false
   /** the client went away or never existed (background revalidation) */
@@ -138,6 +140,9 @@ export class Exchange implements ResponseSink {
     }
     if (reason === undefined) {
       this.#chunks = []
+      const cl = headers['content-length']
+      const n = typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1
+      if (n >= 0 && n <= s.config.cache.maxEntrySize && ctx.method === 'GET') this.#body = Buffer.allocUnsafeSlow(n)
     } else {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
       // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
@@ -292,8 +297,12 @@ export class Exchange implements ResponseSink {
   data (chunk: Buffer): boolean {
     if (this.#discard) return true
     if (this.#chunks !== undefined) {
+      const at = this.#bytes
       this.#bytes += chunk.length
-      if (this.#bytes > this.#s.config.cache.maxEntrySize) {
+      if (this.#body !== undefined) {
+        // Content-Length known: copy into the one buffer that will be stored (no concat later).
+        if (this.#bytes <= this.#body.length) chunk.copy(this.#body, at)
+      } else if (this.#bytes > this.#s.config.cache.maxEntrySize) {
         // Past the per-entry limit: stop storing, stream the rest with backpressure.
         this.#chunks = undefined
         this.#s.collapser?.markUncacheable(this.#ctx.key, this.#s.clock())
@@ -320,10 +329,10 @@ export class Exchange implements ResponseSink {
     if (this.#discard) return
     const chunks = this.#chunks
     if (chunks !== undefined) {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes)
+      const body = this.#body ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes))
       const cl = this.#headers['content-length']
       // Store only a body that arrived whole: it must match Content-Length when one was sent.
-      if (typeof cl === 'string' && Number(cl) !== body.length) {
+      if (typeof cl === 'string' && Number(cl) !== this.#bytes) {
         this.#settle(RELEASED)
       } else {
         this.#store(body)

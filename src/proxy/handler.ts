@@ -11,7 +11,7 @@ import { shouldAnswer304, ifRangeMatches } from '../http/conditional.ts'
 import { evaluateRange } from '../http/range.ts'
 import { decide, currentAge, staleIfErrorAllowed, staleForbidden, type PolicyOptions } from '../cache/policy.ts'
 import { primaryKey } from '../cache/key.ts'
-import type { HttpCache } from '../cache/cache.ts'
+import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { StoredResponse, EntryOptions } from '../cache/entry.ts'
 import { Router, keyPath, type ResolvedRoute } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
@@ -102,6 +102,9 @@ export function addToBlockList (list: BlockList, entry: string): void {
   else list.addSubnet(addr!, Number(bits), family)
 }
 
+/** Cache-Status parts of a plain hit. */
+const HIT: CacheStatusParts = Object.freeze({ hit: true })
+
 /** Classifies a stored response being served. */
 function servedKind (cs: CacheStatusParts, ttl: number): ServedKind {
   if (cs.collapsed === true) return 'collapsed'
@@ -110,8 +113,6 @@ function servedKind (cs: CacheStatusParts, ttl: number): ServedKind {
   return cs.hit === true ? 'hit' : 'miss'
 }
 
-/** Request fields that carry preconditions meant for the origin (RFC 9111 §4.3.2). */
-const ORIGIN_PRECONDITIONS = ['if-match', 'if-unmodified-since']
 
 /** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
 const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
@@ -156,6 +157,8 @@ export class ProxyHandler implements Services {
   #router: Router
   #defaultHost: string
   #purgeAllow: BlockList
+  /** "<name>; hit; ttl=" */
+  #hitStatus = ''
 
   constructor (config: Config, cache: HttpCache | undefined, clock: () => number, accessLog: AccessLog | undefined, observer?: Observer) {
     this.cache = cache
@@ -177,6 +180,7 @@ export class ProxyHandler implements Services {
     this.config = config
     this.#defaultHost = config.origin === undefined ? 'localhost' : new URL(config.origin).host
     this.via = `1.1 ${config.cacheName}`
+    this.#hitStatus = `${config.cacheName}; hit; ttl=`
     const policy: PolicyOptions = {
       heuristicFraction: config.cache.heuristicFraction,
       heuristicMaxAge: config.cache.heuristicMaxAge,
@@ -235,7 +239,7 @@ export class ProxyHandler implements Services {
     } else if (method === 'PURGE') {
       this.#purge(ctx).catch(err => this.#crash(ctx, err))
     } else if ((method === 'GET' || method === 'HEAD') && this.cache !== undefined && route.route.cache.enabled) {
-      this.#cached(ctx).catch(err => this.#crash(ctx, err))
+      this.#cached(ctx)
     } else {
       this.exchange(ctx, undefined, this.cache === undefined || !route.route.cache.enabled ? 'bypass' : 'method', undefined)
     }
@@ -281,22 +285,35 @@ export class ProxyHandler implements Services {
   }
 
   /** GET and HEAD: look up, decide, serve or go upstream. */
-  async #cached (ctx: Ctx): Promise<void> {
-    const cache = this.cache!
+  #cached (ctx: Ctx): void {
     const h = ctx.req.headers
     // "A cache MUST NOT evaluate conditional header fields that only apply to an origin server"
     // (RFC 9111 §4.3.2): such requests go to the origin as they are.
-    if (ORIGIN_PRECONDITIONS.some(f => h[f] !== undefined)) {
+    if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
       this.exchange(ctx, undefined, 'request', undefined)
       return
     }
-    let found = cache.lookup(ctx.key, h)
-    if (found instanceof Promise) found = await found
+    // The memory store answers synchronously: the hit path allocates no promise.
+    const found = this.cache!.lookup(ctx.key, h)
+    if (found instanceof Promise) {
+      found.then(f => this.#decide(ctx, f), err => this.#crash(ctx, err))
+      return
+    }
+    try {
+      this.#decide(ctx, found)
+    } catch (err) {
+      this.#crash(ctx, err)
+    }
+  }
+
+  /** Decides what to do with the lookup result (RFC 9111 §4). */
+  #decide (ctx: Ctx, found: Lookup): void {
+    const h = ctx.req.headers
     const entry = found.entry
     const now = this.clock()
     if (entry !== undefined) {
       const d = decide(entry, ctx.reqCC, ctx.pragma, now)
-      if (d === 'fresh' || d === 'stale-ok') return this.serveStored(ctx, entry, now, { hit: true })
+      if (d === 'fresh' || d === 'stale-ok') return this.serveStored(ctx, entry, now, HIT)
       // §5.2.1.7: only-if-cached never goes forward.
       if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, 'stale')
       if (d === 'stale-while-revalidate') {
@@ -305,7 +322,8 @@ export class ProxyHandler implements Services {
         return
       }
       const fwd: Forward = ctx.reqCC.noCache || ctx.pragma || ctx.reqCC.maxAge !== undefined || ctx.reqCC.minFresh !== undefined ? 'request' : 'stale'
-      return this.#forward(ctx, entry, fwd)
+      this.#forward(ctx, entry, fwd).catch(err => this.#crash(ctx, err))
+      return
     }
     const fwd: Forward = found.hasVariants ? 'vary-miss' : 'uri-miss'
     if (ctx.reqCC.onlyIfCached) return this.fail(ctx, 'FG_ONLY_IF_CACHED', undefined, fwd)
@@ -316,7 +334,7 @@ export class ProxyHandler implements Services {
       if (this.config.cache.rangeFill) this.#background(ctx, undefined, fwd)
       return
     }
-    return this.#forward(ctx, undefined, fwd)
+    this.#forward(ctx, undefined, fwd).catch(err => this.#crash(ctx, err))
   }
 
   /** Goes upstream for a GET/HEAD, joining or leading a collapsed flight where allowed. */
@@ -405,11 +423,10 @@ export class ProxyHandler implements Services {
     const res = ctx.res
     if (res === undefined || res.destroyed) return
     const age = currentAge(entry, now)
-    const status = cacheStatus(this.config.cacheName, {
-      ...cs,
-      ttl: entry.lifetime - age,
-      key: this.config.debug ? ctx.key : undefined
-    })
+    // The plain hit builds its Cache-Status without the general formatter.
+    const status = cs === HIT && !this.config.debug
+      ? this.#hitStatus + Math.floor((entry.lifetime - age) / 1000)
+      : cacheStatus(this.config.cacheName, { ...cs, ttl: entry.lifetime - age, key: this.config.debug ? ctx.key : undefined })
     const h = ctx.req.headers
     const inm = h['if-none-match']
     const ims = h['if-modified-since']
