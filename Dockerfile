@@ -33,7 +33,13 @@ COPY bin ./bin
 COPY config ./config
 COPY config/freshgate.yaml /etc/freshgate/freshgate.yaml
 USER node
+# 8080: the proxy. The admin listener (health, readiness, metrics, purge) stays on 127.0.0.1:9091
+# inside the container unless FRESHGATE_ADMIN_HOST=0.0.0.0 is set (e.g. for Kubernetes probes;
+# set FRESHGATE_ADMIN_TOKEN too, /healthz and /readyz stay open).
 EXPOSE 8080
+# The image has no curl: Node itself asks the admin listener.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.FRESHGATE_ADMIN_PORT||9091)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: Node is PID 1 and receives SIGTERM itself; the CLI handles it by draining in-flight
 # requests and exiting 0.
 ENTRYPOINT ["node", "bin/freshgate.js"]

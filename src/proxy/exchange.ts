@@ -93,6 +93,8 @@ export class Exchange implements ResponseSink {
     const res = this.#ctx.res!
     if (res.writableFinished) return
     this.#clientGone = true
+    // 499: the client closed the connection before the response was complete (nginx's convention).
+    this.#s.logDone(this.#ctx, this.#headArrived ? this.#status : 499, this.#cacheStatus + '; detail=client-closed', this.#kind())
     // Keep reading when the store still wants the body or waiters depend on this exchange.
     const needed = this.#headArrived ? this.#chunks !== undefined : this.#flight !== undefined
     if (!needed) this.#running?.abort(new Error('client closed the connection'))
