@@ -9,7 +9,9 @@ import { SCHEMA, RESTART_KEYS, envName, type Config } from './config/schema.ts'
 import { loadConfig, printable, type ConfigSources } from './config/load.ts'
 import { defaultText } from './config/reference.ts'
 import { ConfigError } from './errors.ts'
-import { startProxy } from './proxy/server.ts'
+import { startProxy, type Freshgate } from './proxy/server.ts'
+import { createMetrics } from './admin/metrics.ts'
+import { startAdmin, type Admin } from './admin/server.ts'
 import { appLogger, accessLogger } from './log.ts'
 
 /** Exit code for a bad flag or configuration. */
@@ -84,14 +86,28 @@ function changedKeys (a: Config, b: Config): string[] {
 /** Runs one proxy in this process until SIGTERM/SIGINT, then drains and exits 0. */
 async function runProxy (config: Config, sources: ConfigSources, log: Logger): Promise<void> {
   const access = accessLogger(config)
-  let fg
+  let fg: Freshgate | undefined
+  const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
-    fg = await startProxy(config, { accessLog: access?.log })
+    fg = await startProxy(config, { accessLog: access?.log, observer: metrics.observer })
   } catch (err) {
     log.error({ err }, 'cannot listen')
     process.exit(1)
   }
-  log.info({ url: fg.url, origin: config.origin, maxSize: config.cache.maxSize }, `freshgate listening on ${fg.url}, origin ${config.origin}`)
+  const proxy = fg
+  log.info({ url: proxy.url, origin: config.origin, maxSize: config.cache.maxSize }, `freshgate listening on ${proxy.url}, origin ${config.origin ?? '(routes only)'}`)
+  let admin: Admin | undefined
+  // With several workers each has its own cache; an admin listener per worker would answer for
+  // one random worker, so the admin API runs only in single-process mode (README "Operations").
+  if (config.admin.enabled && !cluster.isWorker) {
+    try {
+      admin = await startAdmin(config, proxy, metrics)
+    } catch (err) {
+      log.error({ err }, 'admin listener cannot listen')
+      process.exit(1)
+    }
+    log.info({ url: admin.url }, `admin listening on ${admin.url}`)
+  }
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -103,7 +119,7 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
       process.exit(0)
     }, config.shutdownTimeout)
     timer.unref()
-    fg.close().finally(() => {
+    Promise.all([proxy.close(), admin?.close()]).finally(() => {
       access?.flush()
       log.info('stopped')
       process.exit(0)
@@ -123,7 +139,7 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
     const changed = changedKeys(current, next)
     const restart = changed.filter(k => RESTART_KEYS.has(k))
     const live = changed.filter(k => !RESTART_KEYS.has(k))
-    fg.handler.reconfigure(next).catch(err => log.error({ err }, 'closing unused upstream pools failed'))
+    proxy.handler.reconfigure(next).catch(err => log.error({ err }, 'closing unused upstream pools failed'))
     log.level = next.log.level
     current = next
     if (restart.length > 0) log.warn({ keys: restart }, 'reload: these settings need a restart to take effect')
@@ -173,6 +189,7 @@ async function main (): Promise<void> {
   const log = appLogger(config)
   if (config.workers > 1 && cluster.isPrimary) {
     log.info({ workers: config.workers }, `starting ${config.workers} workers`)
+    if (config.admin.enabled) log.warn('the admin listener is not started with workers > 1: each worker has its own cache (README "Operations")')
     runPrimary(config, log)
     return
   }

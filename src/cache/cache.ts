@@ -42,12 +42,28 @@ export function variantMatches (v: StoredResponse, headers: Headers): boolean {
 export class HttpCache {
   readonly #store: Store<VariantSet>
   readonly #opts: CacheOptions
-  /** tag → primary keys whose variants carried it; pruned lazily (entries may have been evicted) */
+  /** tag → primary keys whose stored variants carry it; pruned when the store drops a key */
   readonly #tags = new Map<string, Set<string>>()
 
   constructor (store: Store<VariantSet>, opts: CacheOptions) {
     this.#store = store
     this.#opts = opts
+    // The tag index holds only keys the store still has: it is bounded by the store's own bound.
+    store.onRemove = (key, set) => {
+      for (const v of set.variants) {
+        for (const tag of v.tags) {
+          const keys = this.#tags.get(tag)
+          if (keys === undefined) continue
+          keys.delete(key)
+          if (keys.size === 0) this.#tags.delete(tag)
+        }
+      }
+    }
+  }
+
+  /** Number of tags indexed (for tests and stats). */
+  get tagCount (): number {
+    return this.#tags.size
   }
 
   /** Finds the newest stored variant matching the request headers (RFC 9111 §4.1). */
@@ -69,7 +85,18 @@ export class HttpCache {
   async put (key: string, entry: StoredResponse, requestHeaders: Headers, now: number): Promise<void> {
     const set = await this.#store.get(key)
     const kept = (set?.variants ?? []).filter(v => !variantMatches(v, requestHeaders))
-    this.#write(key, [entry, ...kept].slice(0, this.#opts.maxVariants), now)
+    const next = [entry, ...kept].slice(0, this.#opts.maxVariants)
+    this.#write(key, next, now)
+    // Tags only the replaced or dropped variants carried no longer lead to this key.
+    for (const old of set?.variants ?? []) {
+      if (next.includes(old)) continue
+      for (const tag of old.tags) {
+        if (next.some(v => v.tags.includes(tag))) continue
+        const keys = this.#tags.get(tag)
+        keys?.delete(key)
+        if (keys?.size === 0) this.#tags.delete(tag)
+      }
+    }
     for (const tag of entry.tags) {
       let keys = this.#tags.get(tag)
       if (keys === undefined) this.#tags.set(tag, keys = new Set())

@@ -21,6 +21,8 @@ export interface Store<V> {
   delete (key: string): void
   /** every key held (for purges by prefix); a tier that cannot list keys omits it */
   keys? (): Iterable<string>
+  /** set by the cache to hear of values leaving the store, so its indexes stay bounded */
+  onRemove?: ((key: string, value: V) => void) | undefined
 }
 
 /** Statistics of the memory store. */
@@ -37,6 +39,9 @@ export class MemoryStore<V extends object> implements Store<V> {
   readonly #maxBytes: number
   #evictions = 0
 
+  /** called when a value leaves the store by eviction, expiry or deletion (not by replacement) */
+  onRemove: ((key: string, value: V) => void) | undefined
+
   /** @param maxBytes total bytes (must be > 0); @param maxEntryBytes largest single value */
   constructor (maxBytes: number, maxEntryBytes: number) {
     if (!(maxBytes > 0)) throw new TypeError(`MemoryStore maxBytes must be a positive number, got ${maxBytes}`)
@@ -45,7 +50,10 @@ export class MemoryStore<V extends object> implements Store<V> {
       maxSize: maxBytes,
       maxEntrySize: Math.max(1, Math.min(maxEntryBytes, maxBytes)),
       ttlAutopurge: false,
-      dispose: (_v, _k, reason) => { if (reason === 'evict') this.#evictions++ }
+      dispose: (v, k, reason) => {
+        if (reason === 'evict') this.#evictions++
+        if (reason !== 'set') this.onRemove?.(k, v)
+      }
     })
   }
 

@@ -218,6 +218,9 @@ export function loadConfig (sources: ConfigSources): Config {
   if (config.cache.maxEntrySize > config.cache.maxSize && config.cache.maxSize > 0) {
     throw new ConfigError('cache.maxEntrySize', config.cache.maxEntrySize, `at most cache.maxSize (${config.cache.maxSize})`)
   }
+  if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.port && config.admin.host === config.host) {
+    throw new ConfigError('admin.port', config.admin.port, `a port other than the proxy's (${config.port})`)
+  }
   for (const a of config.purge.allow) {
     const [addr, bits, extra] = a.split('/')
     const family = isIP(addr ?? '')
