@@ -9,6 +9,7 @@ import { SCHEMA, RESTART_KEYS, envName, type Config } from './config/schema.ts'
 import { loadConfig, printable, type ConfigSources } from './config/load.ts'
 import { defaultText } from './config/reference.ts'
 import { ConfigError } from './errors.ts'
+import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
 import { startAdmin, type Admin } from './admin/server.ts'
@@ -44,7 +45,7 @@ async function parse (): Promise<Invocation> {
     .option('config', { type: 'string', describe: 'YAML or JSON config file', group: 'General:', requiresArg: true })
     .option('print-config', { type: 'boolean', describe: 'Print the effective configuration (file < environment < flags) as JSON and exit', group: 'General:' })
     .strict()
-    .version()
+    .version(VERSION)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(120, process.stdout.columns ?? 100))
@@ -196,4 +197,8 @@ async function main (): Promise<void> {
   await runProxy(config, sources, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)
 }
 
-await main()
+// Not a top-level await: the single binary is a CommonJS bundle (bin/build-binary.mjs).
+main().catch(err => {
+  process.stderr.write(`freshgate: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
