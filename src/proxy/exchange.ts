@@ -9,6 +9,7 @@ import { notStorableReason, staleIfErrorAllowed, withDefaultTtl } from '../cache
 import { parseCacheControl, type CacheControl } from '../http/cache-control.ts'
 import { storedHeaders, buildStored, freshen, parseTags, type Headers, type StoredResponse } from '../cache/entry.ts'
 import { primaryKey, varyFields, secondaryKey } from '../cache/key.ts'
+import { variantMatches } from '../cache/cache.ts'
 import { upstreamCode } from '../errors.ts'
 import type { Flight, Outcome } from './collapse.ts'
 import { cacheStatus, forwardedHead, hasBody, type Forward } from './respond.ts'
@@ -148,12 +149,14 @@ export class Exchange implements ResponseSink {
     } else {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
       // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
-      if (this.#flight !== undefined) s.collapser?.markUncacheable(ctx.key, now)
+      // A 5xx says the origin is failing, not that the key is uncacheable: keep collapsing.
+      if (this.#flight !== undefined && status < 500) s.collapser?.markUncacheable(ctx.key, now)
       this.#settle(RELEASED)
     }
     const stored = this.#chunks !== undefined
-    // A background exchange has no one to stream to once storing is ruled out.
-    if (!stored && this.#ctx.res === undefined) {
+    // A background exchange, or one whose client left before the head, has no one to stream to
+    // once storing is ruled out.
+    if (!stored && this.#clientGone) {
       this.#discard = true
       this.#running?.abort(new Error('background response not storable'))
       return
@@ -176,7 +179,7 @@ export class Exchange implements ResponseSink {
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.
     if (s.cache !== undefined && !SAFE.has(ctx.method) && status >= 200 && status < 400) this.#invalidate()
-    if (s.cache !== undefined && ctx.method === 'HEAD' && status === 200) void this.#headFreshen(now)
+    if (s.cache !== undefined && ctx.method === 'HEAD' && status === 200) this.#headFreshen(now).catch(err => process.emitWarning(err as Error))
     this.#cacheStatus = cacheStatus(s.config.cacheName, {
       fwd: this.#fwd,
       key: s.config.debug ? ctx.key : undefined,
@@ -244,22 +247,29 @@ export class Exchange implements ResponseSink {
     const entry = this.#entry!
     this.#discard = true
     void (async () => {
-      const variants = await s.cache!.variants(ctx.key)
+      // §4.3.4: the candidates are the stored responses this request could have selected (§4.1).
+      const variants = (await s.cache!.variants(ctx.key)).filter(v => variantMatches(v, ctx.req.headers))
       const selected = select304(variants, this.#headers, entry)
-      if (selected.length === 0) {
+      if (!selected.includes(entry)) {
         // "If none of the stored responses contain the same strong validator, then the cache MUST
         // NOT use the new response to update any stored responses": fetch it whole instead.
         this.#settle(RELEASED)
-        if (!this.#clientGone) s.exchange({ ...ctx }, undefined, this.#fwd, undefined)
+        if (!this.#clientGone) s.exchange(ctx, undefined, this.#fwd, undefined)
         return
       }
       const update = storedHeaders(this.#headers, cc, s.entryOptions, now)
       const times = { requestTime: this.#requestTime, responseTime: now }
       const updates = new Map<StoredResponse, StoredResponse>()
       for (const v of selected) updates.set(v, freshen(v, update, this.#headers.age, cc, target, times, s.entryOptions))
-      await s.cache!.replace(ctx.key, updates, now)
-      this.#settle(STORED)
-      const served = updates.get(entry) ?? updates.get(selected[0]!)!
+      const served = updates.get(entry)!
+      if (cc.noStore) {
+        // A 304 carrying no-store: the response is served once and not kept (§3, §5.2.2.5).
+        await s.cache!.remove(ctx.key, entry, now)
+        this.#settle(RELEASED)
+      } else {
+        await s.cache!.replace(ctx.key, updates, now)
+        this.#settle(STORED)
+      }
       s.serveStored(ctx, served, now, { fwd: this.#fwd, fwdStatus: 304 })
     })().catch(err => this.error(err as Error))
   }
@@ -281,6 +291,11 @@ export class Exchange implements ResponseSink {
       res.writeHead(304, head304)
       res.end()
       this.#s.logDone(this.#ctx, 304, this.#cacheStatus, this.#kind())
+      // Nobody needs the body when it is not being stored.
+      if (this.#chunks === undefined) {
+        this.#discard = true
+        this.#running?.abort(new Error('body not needed'))
+      }
       return
     }
     res.writeHead(this.#status, this.#statusMessage, head)
@@ -378,9 +393,11 @@ export class Exchange implements ResponseSink {
     this.#chunks = undefined
     this.#settle({ kind: 'failed', code })
     const res = this.#ctx.res
-    if (res === undefined) return
-    if (this.#clientGone || this.#discard) {
-      if (!res.writableFinished) res.destroy()
+    if (res === undefined || this.#clientGone) return
+    if (this.#discard) {
+      // The client is (being) answered from the store; only a fold that failed before serving
+      // still owes it an answer.
+      if (!res.headersSent) this.#s.fail(this.#ctx, code, this.#entry, this.#fwd)
       return
     }
     if (res.headersSent) {

@@ -85,6 +85,8 @@ export interface Ctx {
   bytes: number
   /** ms until the upstream head arrived, when the request went upstream */
   upstreamMs: number | undefined
+  /** the request was logged and counted (once only) */
+  logged: boolean
   reqCC: CacheControl
   pragma: boolean
 }
@@ -232,9 +234,13 @@ export class ProxyHandler implements Services {
       }
     }
     if (host === undefined || host === '') host = this.#defaultHost
-    const route = path === '' ? undefined : this.#router.match(host, path)
+    const route = path === '' || path === '*' ? undefined : this.#router.match(host, path)
     const ctx = this.#ctx(req, res, method, path, host, start, route)
-    if (route === undefined) {
+    if (path === '*') {
+      // OPTIONS * asks about the server itself (RFC 9110 §9.3.7): freshgate answers it.
+      res.writeHead(method === 'OPTIONS' ? 204 : 400, { allow: 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS', 'content-length': '0' })
+      res.end()
+    } else if (route === undefined) {
       this.fail(ctx, path === '' ? 'FG_BAD_REQUEST' : 'FG_NO_ROUTE', undefined, 'bypass')
     } else if (method === 'PURGE') {
       this.#purge(ctx).catch(err => this.#crash(ctx, err))
@@ -258,6 +264,7 @@ export class ProxyHandler implements Services {
       start,
       bytes: 0,
       upstreamMs: undefined,
+      logged: false,
       reqCC: cc === undefined ? EMPTY_CC : parseCacheControl(cc, 'ignore'),
       pragma: pragmaNoCache(req.headers.pragma, cc)
     }
@@ -290,13 +297,13 @@ export class ProxyHandler implements Services {
     // "A cache MUST NOT evaluate conditional header fields that only apply to an origin server"
     // (RFC 9111 §4.3.2): such requests go to the origin as they are.
     if (h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) {
-      this.exchange(ctx, undefined, 'request', undefined)
+      this.exchange(ctx, undefined, 'request', undefined, false)
       return
     }
     // The memory store answers synchronously: the hit path allocates no promise.
     const found = this.cache!.lookup(ctx.key, h)
     if (found instanceof Promise) {
-      found.then(f => this.#decide(ctx, f), err => this.#crash(ctx, err))
+      found.then(f => this.#decide(ctx, f)).catch(err => this.#crash(ctx, err))
       return
     }
     try {
@@ -311,6 +318,12 @@ export class ProxyHandler implements Services {
     const h = ctx.req.headers
     const entry = found.entry
     const now = this.clock()
+    // RFC 9111 §3.5: a request with Authorization is answered from the cache only by a response
+    // that explicitly allowed shared caching.
+    if (entry !== undefined && h.authorization !== undefined && !(entry.cc.public || entry.cc.sMaxAge !== undefined || entry.cc.mustRevalidate)) {
+      this.#forward(ctx, entry, 'request').catch(err => this.#crash(ctx, err))
+      return
+    }
     if (entry !== undefined) {
       const d = decide(entry, ctx.reqCC, ctx.pragma, now)
       if (d === 'fresh' || d === 'stale-ok') return this.serveStored(ctx, entry, now, HIT)
@@ -376,6 +389,8 @@ export class ProxyHandler implements Services {
 
   /** A background fetch with no client: stale-while-revalidate (RFC 5861 §3) or a Range fill; one per key. */
   #background (ctx: Ctx, entry: StoredResponse | undefined, fwd: Forward): void {
+    // Like #forward: requests whose own headers rule out storing do not fetch for everyone.
+    if (ctx.req.headers.authorization !== undefined || ctx.reqCC.noStore) return
     const now = this.clock()
     const flight = this.collapser?.lead(ctx.key, now)
     if (this.collapser !== undefined && flight === undefined) return
@@ -503,7 +518,8 @@ export class ProxyHandler implements Services {
   }
 
   logDone (ctx: Ctx, status: number, cache: string, kind: ServedKind): void {
-    if (ctx.res === undefined) return
+    if (ctx.res === undefined || ctx.logged) return
+    ctx.logged = true
     this.observer?.served(kind, status)
     if (this.#accessLog === undefined) return
     const id = ctx.req.headers['x-request-id']

@@ -1,7 +1,7 @@
 // Writing to the client: Cache-Status values (RFC 9211), forwarded heads without hop-by-hop
 // fields, stored responses with Age, 304s and error responses with stable codes.
 
-import type { ServerResponse, IncomingMessage } from 'node:http'
+import { STATUS_CODES, type ServerResponse, type IncomingMessage } from 'node:http'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { formatHttpDate } from '../http/dates.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
@@ -83,7 +83,7 @@ export function sendError (res: ServerResponse, code: ErrorCode, status: string,
     return httpStatus
   }
   const body = `${httpStatus} ${code}: ${text}${detail === undefined ? '' : ` (${detail})`}\n`
-  res.writeHead(httpStatus, [
+  res.writeHead(httpStatus, STATUS_CODES[httpStatus], [
     'content-type', 'text/plain; charset=utf-8',
     'content-length', String(Buffer.byteLength(body)),
     'cache-control', 'no-store',

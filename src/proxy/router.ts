@@ -54,7 +54,10 @@ export class Router {
   /** Closes pools no longer used by `next` (after a reload), or all of them. */
   async close (next?: Router): Promise<void> {
     const keep = new Set(next === undefined ? [] : [...next.#routes, ...(next.#fallback === undefined ? [] : [next.#fallback])].map(r => r.upstream))
-    await Promise.all([...this.#pools.values()].filter(u => !keep.has(u)).map(u => u.close()))
+    const closing = [...this.#pools].filter(([, u]) => !keep.has(u))
+    // Forget them first: a later reload naming the same origin gets a new pool, not a closed one.
+    for (const [origin] of closing) this.#pools.delete(origin)
+    await Promise.all(closing.map(([, u]) => u.close()))
   }
 }
 

@@ -1,6 +1,7 @@
 // The upstream client: one undici Pool with keep-alive to the origin, and a streaming exchange
 // that hands the response to a sink chunk by chunk, with backpressure, never buffering for us.
 
+import { STATUS_CODES } from 'node:http'
 import { Pool, type Dispatcher } from 'undici'
 import type { Config } from '../config/schema.ts'
 import type { Headers } from '../cache/entry.ts'
@@ -50,7 +51,10 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Headers, statusMessage?: string): void {
     if (status < 200) return
     this.#controller = controller
-    this.#sink.head(status, statusMessage ?? '', headers)
+    // RFC 9112 allows obs-text in the reason phrase; Node refuses to write it. Keep only a
+    // visible-ASCII reason, else the standard one.
+    const reason = statusMessage !== undefined && /^[\t\x20-\x7e]*$/.test(statusMessage) ? statusMessage : (STATUS_CODES[status] ?? '')
+    this.#sink.head(status, reason, headers)
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
