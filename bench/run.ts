@@ -37,6 +37,9 @@ bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under
   --reps N               interleaved repetitions of the load scenarios, medians reported (default 1)
   --scenarios a,b        any of ${SCENARIOS.join(',')} (default: all)
   --loadgen wrk|autocannon   force a load generator (default: wrk when installed)
+  --fg-entry src|dist|binary  run freshgate from src/cli.ts (type stripping, default), dist/cli.js
+                         (built first with npm run build: what the image runs) or build/freshgate
+                         (built first with npm run build:binary)
   --fg-args="FLAGS"      extra freshgate flags for every freshgate started, e.g. --fg-args="--collapse false"
   --cpu-prof DIR         run freshgate under node --cpu-prof, profiles written to DIR
                          (summarise with: node bench/profile.ts DIR)
@@ -55,6 +58,7 @@ interface Options {
   loadgen: Tool | undefined
   cpuProf: string | undefined
   fgArgs: string[]
+  fgEntry: 'src' | 'dist' | 'binary'
   keepLogs: boolean
   herdN: number
   herdReps: number
@@ -94,6 +98,7 @@ function parseOptions (argv: string[]): Options {
         loadgen: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'fg-args': { type: 'string' },
+        'fg-entry': { type: 'string' },
         'keep-logs': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -125,6 +130,7 @@ function parseOptions (argv: string[]): Options {
     loadgen: v.loadgen as Tool | undefined,
     cpuProf: v['cpu-prof'],
     fgArgs: (v['fg-args'] ?? '').split(/\s+/).filter(a => a !== ''),
+    fgEntry: fgEntry(v['fg-entry']),
     keepLogs: v['keep-logs'] === true,
     herdN: 200,
     herdReps: quick ? 1 : 3,
@@ -396,7 +402,7 @@ async function main (): Promise<void> {
     env: { PORT: String(originPort), HERD_DELAY_MS: String(opts.herdDelayMs), BLOB_SIZE: String(opts.memObjectKiB * 1024), ORIGIN_WORK: '10000' }
   }, join(runDir, 'origin.log'))
   await waitReady(origin, originPort)
-  const b: Bench = { opts, tool, env: { root: ROOT, runDir, memDir, originPort, serverCpu }, origin, clientCpu }
+  const b: Bench = { opts, tool, env: { root: ROOT, runDir, memDir, originPort, serverCpu, fgCommand: freshgateCommand(opts.fgEntry) }, origin, clientCpu }
 
   const runs: Run[] = []
   const result: Result = { meta, runs, summary: [], ratios: [], herd: [], memory: undefined, failures }
@@ -470,4 +476,17 @@ try {
 } catch (err) {
   process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
   await shutdown(1, 'failed: stopping everything the bench started')
+}
+
+/** Validates --fg-entry. */
+function fgEntry (v: string | undefined): 'src' | 'dist' | 'binary' {
+  if (v === undefined || v === 'src' || v === 'dist' || v === 'binary') return v ?? 'src'
+  throw new TypeError(`--fg-entry: got ${JSON.stringify(v)}, expected src, dist or binary`)
+}
+
+/** Builds what --fg-entry needs and returns freshgate's command. */
+function freshgateCommand (entry: 'src' | 'dist' | 'binary'): string[] {
+  if (entry === 'src') return [process.execPath, join(ROOT, 'src/cli.ts')]
+  execFileSync('npm', ['run', entry === 'dist' ? 'build' : 'build:binary'], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 })
+  return entry === 'dist' ? [process.execPath, join(ROOT, 'dist/cli.js')] : [join(ROOT, 'build/freshgate')]
 }

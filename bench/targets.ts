@@ -30,6 +30,8 @@ export interface Env {
   originPort: number
   /** CPU for servers (undefined: no pinning) */
   serverCpu: number | undefined
+  /** how freshgate is run: its command and leading arguments (--fg-entry) */
+  fgCommand: readonly string[]
 }
 
 /** A running target. */
@@ -85,8 +87,9 @@ export async function startTarget (name: TargetName, env: Env, opts: TargetOptio
     case 'freshgate':
       proc = startServer({
         name,
-        cmd: process.execPath,
-        args: [...opts.nodeArgs ?? [], join(env.root, 'src/cli.ts'), ...freshgateFlags(env.root, origin, port), ...opts.args ?? []],
+        cmd: env.fgCommand[0]!,
+        // Node flags (--cpu-prof) go before the script; a single binary takes them via NODE_OPTIONS.
+        args: [...(env.fgCommand.length > 1 ? opts.nodeArgs ?? [] : []), ...env.fgCommand.slice(1), ...freshgateFlags(env.root, origin, port), ...opts.args ?? []],
         cpu: env.serverCpu,
         cwd: env.root
       }, log)
