@@ -149,7 +149,7 @@ t.test('starts, proxies a request, and exits 0 on SIGTERM', async t => {
   t.teardown(() => { origin.closeAllConnections(); origin.close() })
   const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`
 
-  const child = startCli(['--origin', originUrl, '--port', '0', '--host', '127.0.0.1'])
+  const child = startCli(['--origin', originUrl, '--port', '0', '--host', '127.0.0.1', '--admin-port', '0'])
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>
   let stdout = ''
