@@ -86,10 +86,14 @@ const FLAGS = new Map<string, 'noStore' | 'public' | 'mustRevalidate' | 'proxyRe
 
 /**
  * Parses a Cache-Control field value (or repeated field lines).
- * Directive names are case-insensitive; arguments may be tokens or quoted strings (§5.2).
- * A numeric directive repeated with different values is resolved to the smallest value,
- * the most restrictive reading (§4.2.1: "the most restrictive directive should be honored").
- * https://www.rfc-editor.org/rfc/rfc9111#section-5.2
+ * Directive names are case-insensitive; arguments may be tokens or quoted strings (§5.2);
+ * whitespace is allowed around list members, not around "=" (the grammar has none there).
+ * In a response ('zero' mode) a numeric directive that is malformed, or repeated with different
+ * values, makes the response stale: §4.2.1 allows "the first occurrence ... or ... stale" for
+ * duplicates and encourages treating "invalid freshness information" as stale; freshgate takes
+ * the more restrictive option. In a request ('ignore' mode) a malformed directive is ignored and
+ * duplicates resolve to the smallest value.
+ * https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
  */
 export function parseCacheControl (value: string | string[] | undefined, invalid: InvalidNumber = 'zero'): CacheControl {
   const joined = joinField(value)
@@ -97,8 +101,12 @@ export function parseCacheControl (value: string | string[] | undefined, invalid
   const cc: CacheControl = { ...EMPTY }
   for (const member of splitList(joined)) {
     const eq = member.indexOf('=')
-    const name = (eq === -1 ? member : member.slice(0, eq)).trim().toLowerCase()
-    const arg = eq === -1 ? undefined : unquote(member.slice(eq + 1).trim())
+    const rawName = eq === -1 ? member : member.slice(0, eq)
+    const rawArg = eq === -1 ? undefined : member.slice(eq + 1)
+    // "max-age =60" and "max-age= 60" do not fit the grammar: the argument is invalid.
+    const spaced = rawArg !== undefined && (/\s$/.test(rawName) || /^\s/.test(rawArg))
+    const name = rawName.trim().toLowerCase()
+    const arg = rawArg === undefined ? undefined : unquote(rawArg.trim())
     const numeric = NUMERIC.get(name)
     if (numeric !== undefined) {
       let n: number | undefined
@@ -106,12 +114,12 @@ export function parseCacheControl (value: string | string[] | undefined, invalid
         // max-stale without a value means "any staleness" (§5.2.1.2); the others need an argument.
         n = name === 'max-stale' ? Infinity : (invalid === 'zero' ? 0 : undefined)
       } else {
-        n = parseDeltaSeconds(arg)
+        n = spaced ? undefined : parseDeltaSeconds(arg)
         if (n === undefined && invalid === 'zero') n = 0
       }
       if (n === undefined) continue
       const prev = cc[numeric]
-      cc[numeric] = prev === undefined ? n : Math.min(prev, n)
+      cc[numeric] = prev === undefined || prev === n ? n : (invalid === 'zero' ? 0 : Math.min(prev, n))
       continue
     }
     const flag = FLAGS.get(name)

@@ -53,7 +53,9 @@ const rows: Row[] = [
   // case and spacing
   { name: 'when directive names are upper case → should match them case-insensitively', value: 'MAX-AGE=60, No-Store, PUBLIC', want: cc({ maxAge: 60, noStore: true, public: true }) },
   { name: 'when members have odd spacing and tabs → should ignore it', value: '  max-age=60 ,\tpublic,,  no-transform  ', want: cc({ maxAge: 60, public: true, noTransform: true }) },
-  { name: 'when spaces surround "=" → should still read the argument', value: 'max-age = 60', want: cc({ maxAge: 60 }) },
+  { name: 'when spaces surround "=" in a response → the argument is invalid, so the response is stale', value: 'max-age = 60', want: cc({ maxAge: 0 }) },
+  { name: 'when a space follows "=" → the argument is invalid', value: 'max-age= 60', want: cc({ maxAge: 0 }) },
+  { name: 'when a space precedes "=" in a request → the directive is ignored', value: 'max-age =60', mode: 'ignore', want: cc() },
   { name: 'when the field arrives on several lines → should combine them', value: ['public', 'max-age=60'], want: cc({ public: true, maxAge: 60 }) },
 
   // quoted values
@@ -61,10 +63,12 @@ const rows: Row[] = [
   { name: 'when a quoted argument holds a comma → should not split the member there', value: 'x-ext="a, max-age=1", max-age=9', want: cc({ maxAge: 9 }) },
 
   // duplicates: most restrictive (§4.2.1)
-  { name: 'when max-age is repeated → should keep the smallest value', value: 'max-age=60, max-age=30', want: cc({ maxAge: 30 }) },
-  { name: 'when the smaller duplicate comes first → should still keep the smallest', value: 'max-age=30, max-age=60', want: cc({ maxAge: 30 }) },
-  { name: 'when s-maxage is repeated on separate lines → should keep the smallest', value: ['s-maxage=100', 's-maxage=10'], want: cc({ sMaxAge: 10 }) },
-  { name: 'when max-stale is given bare and with a value → should keep the value', value: 'max-stale, max-stale=10', want: cc({ maxStale: 10 }) },
+  { name: 'when max-age is repeated with different values in a response → stale (§4.2.1)', value: 'max-age=60, max-age=30', want: cc({ maxAge: 0 }) },
+  { name: 'when the smaller duplicate comes first → still stale', value: 'max-age=30, max-age=60', want: cc({ maxAge: 0 }) },
+  { name: 'when max-age is repeated with the same value → that value', value: 'max-age=60, max-age=60', want: cc({ maxAge: 60 }) },
+  { name: 'when s-maxage is repeated on separate lines → stale', value: ['s-maxage=100', 's-maxage=10'], want: cc({ sMaxAge: 0 }) },
+  { name: 'when a request repeats max-age → the smallest value', value: 'max-age=60, max-age=30', mode: 'ignore', want: cc({ maxAge: 30 }) },
+  { name: 'when max-stale is given bare and with a value in a request → the value', value: 'max-stale, max-stale=10', mode: 'ignore', want: cc({ maxStale: 10 }) },
 
   // invalid numbers: 'zero' (responses) vs 'ignore' (requests)
   { name: 'when a response max-age is not a number → should read it as 0', value: 'max-age=abc', want: cc({ maxAge: 0 }) },
