@@ -90,7 +90,8 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
   let fg: Freshgate | undefined
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
-    fg = await startProxy(config, { accessLog: access?.log, observer: metrics.observer })
+    // Without an admin listener nobody can read the metrics: skip measuring.
+    fg = await startProxy(config, { accessLog: access?.log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
   } catch (err) {
     log.error({ err }, 'cannot listen')
     process.exit(1)
