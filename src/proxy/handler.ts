@@ -365,7 +365,12 @@ export class ProxyHandler implements Services {
       this.exchange(ctx, entry, fwd, collapser.lead(ctx.key, now))
       return
     }
-    const outcome = await collapser.wait(running, undefined)
+    // A waiter whose client goes away stops waiting at once (the flight goes on for the others).
+    const gone = new AbortController()
+    const onClose = (): void => gone.abort()
+    ctx.res?.once('close', onClose)
+    const outcome = await collapser.wait(running, gone.signal)
+    ctx.res?.off('close', onClose)
     if (ctx.res?.destroyed === true) return
     if (outcome.kind === 'stored') {
       let again = this.cache!.lookup(ctx.key, ctx.req.headers)
