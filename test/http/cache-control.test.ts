@@ -3,23 +3,8 @@
 import t from 'tap'
 import { parseCacheControl, pragmaNoCache, type CacheControl, type InvalidNumber } from '../../src/http/cache-control.ts'
 import { DELTA_SECONDS_MAX } from '../../src/http/dates.ts'
+import { cc } from './fixtures.ts'
 
-/** A parsed record with every flag false, overridden by `set`. */
-function cc (set: Partial<CacheControl> = {}): CacheControl {
-  return {
-    noCache: false,
-    noStore: false,
-    private: false,
-    public: false,
-    mustRevalidate: false,
-    proxyRevalidate: false,
-    immutable: false,
-    noTransform: false,
-    onlyIfCached: false,
-    mustUnderstand: false,
-    ...set
-  }
-}
 
 interface Row {
   name: string

@@ -3,22 +3,8 @@
 import t from 'tap'
 import { parseTargeted, effectiveDirectives } from '../../src/http/targeted.ts'
 import type { CacheControl } from '../../src/http/cache-control.ts'
+import { cc } from './fixtures.ts'
 
-function cc (set: Partial<CacheControl> = {}): CacheControl {
-  return {
-    noCache: false,
-    noStore: false,
-    private: false,
-    public: false,
-    mustRevalidate: false,
-    proxyRevalidate: false,
-    immutable: false,
-    noTransform: false,
-    onlyIfCached: false,
-    mustUnderstand: false,
-    ...set
-  }
-}
 
 t.test('parseTargeted', async t => {
   const rows: Array<{ name: string, value: string | string[] | undefined, want: CacheControl | undefined }> = [
