@@ -17,16 +17,10 @@ export type Outcome =
 export class Flight {
   #resolve!: (o: Outcome) => void
   readonly promise: Promise<Outcome>
-  /** requests waiting on this flight */
-  waiters = 0
   #done = false
 
   constructor () {
     this.promise = new Promise(resolve => { this.#resolve = resolve })
-  }
-
-  get done (): boolean {
-    return this.#done
   }
 
   settle (o: Outcome): void {
@@ -100,7 +94,6 @@ export class Collapser {
    * client goes away is released without disturbing the flight or the other waiters.
    */
   async wait (f: Flight, gone: AbortSignal | undefined): Promise<Outcome> {
-    f.waiters++
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
     try {
@@ -115,7 +108,6 @@ export class Collapser {
         })
       ])
     } finally {
-      f.waiters--
       clearTimeout(timer)
       if (onAbort !== undefined) gone?.removeEventListener('abort', onAbort)
     }

@@ -281,7 +281,7 @@ export class Exchange implements ResponseSink {
     const h = this.#ctx.req.headers
     const inm = h['if-none-match']
     const ims = h['if-modified-since']
-    const head = forwardedHead(this.#headers, s.entryOptions.stripFields, s.via, this.#cacheStatus, this.#responseTime)
+    const head = forwardedHead(this.#headers, s.entryOptions.stripFields, s.entryOptions.via, this.#cacheStatus, this.#responseTime)
     // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
     // the client's conditional itself against the new response (RFC 9110 §13.2.2).
     if (maySend304 && this.#cacheable && (inm !== undefined || ims !== undefined) &&

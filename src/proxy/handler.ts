@@ -9,7 +9,7 @@ import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cac
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { shouldAnswer304, ifRangeMatches } from '../http/conditional.ts'
 import { evaluateRange } from '../http/range.ts'
-import { decide, currentAge, staleIfErrorAllowed, staleForbidden, type PolicyOptions } from '../cache/policy.ts'
+import { decide, currentAge, staleIfErrorAllowed, staleForbidden } from '../cache/policy.ts'
 import { primaryKey } from '../cache/key.ts'
 import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { StoredResponse, EntryOptions } from '../cache/entry.ts'
@@ -128,7 +128,6 @@ export interface Services {
   readonly collapser: Collapser | undefined
   readonly clock: () => number
   readonly entryOptions: EntryOptions
-  readonly via: string
   serveStored (ctx: Ctx, entry: StoredResponse, now: number, cs: CacheStatusParts): void
   fail (ctx: Ctx, code: ErrorCode, entry: StoredResponse | undefined, fwd: Forward, detail?: string): void
   readonly observer: Observer | undefined
@@ -148,17 +147,17 @@ export interface CacheStatusParts {
 
 /** The proxy's request handler. */
 export class ProxyHandler implements Services {
-  config: Config
+  // Set by #apply (constructor and reload).
+  config!: Config
   readonly cache: HttpCache | undefined
   readonly collapser: Collapser | undefined
   readonly clock: () => number
-  entryOptions: EntryOptions
-  via: string
+  entryOptions!: EntryOptions
   readonly observer: Observer | undefined
   readonly #accessLog: AccessLog | undefined
   #router: Router
-  #defaultHost: string
-  #purgeAllow: BlockList
+  #defaultHost!: string
+  #purgeAllow!: BlockList
   /** "<name>; hit; ttl=" */
   #hitStatus = ''
 
@@ -168,35 +167,24 @@ export class ProxyHandler implements Services {
     this.#accessLog = accessLog
     this.observer = observer
     this.collapser = config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined
-    this.config = config
     this.#router = new Router(config)
-    // assigned by #apply; repeated here for the definite-assignment analysis
-    this.#defaultHost = ''
-    this.via = ''
-    this.entryOptions = this.#apply(config)
-    this.#purgeAllow = this.#allowList(config)
+    this.#apply(config)
   }
 
-  /** Derived settings of a config. */
-  #apply (config: Config): EntryOptions {
+  /** Takes over a config and the settings derived from it. */
+  #apply (config: Config): void {
     this.config = config
     this.#defaultHost = config.origin === undefined ? 'localhost' : new URL(config.origin).host
-    this.via = `1.1 ${config.cacheName}`
     this.#hitStatus = `${config.cacheName}; hit; ttl=`
-    const policy: PolicyOptions = {
+    this.entryOptions = {
       heuristicFraction: config.cache.heuristicFraction,
       heuristicMaxAge: config.cache.heuristicMaxAge,
-      setCookie: config.cache.setCookie
+      setCookie: config.cache.setCookie,
+      stripFields: config.tags.strip ? [...config.cache.stripTargets, ...config.tags.headers] : config.cache.stripTargets,
+      via: `1.1 ${config.cacheName}`
     }
-    const strip = config.tags.strip ? [...config.cache.stripTargets, ...config.tags.headers] : config.cache.stripTargets
-    this.entryOptions = { ...policy, stripFields: strip, via: this.via }
-    return this.entryOptions
-  }
-
-  #allowList (config: Config): BlockList {
-    const list = new BlockList()
-    for (const a of config.purge.allow) addToBlockList(list, a)
-    return list
+    this.#purgeAllow = new BlockList()
+    for (const a of config.purge.allow) addToBlockList(this.#purgeAllow, a)
   }
 
   /**
@@ -208,7 +196,6 @@ export class ProxyHandler implements Services {
     const old = this.#router
     this.#router = new Router(config, old.pools())
     this.#apply(config)
-    this.#purgeAllow = this.#allowList(config)
     await old.close(this.#router)
   }
 
