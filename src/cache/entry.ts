@@ -4,6 +4,7 @@
 import type { CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { formatHttpDate } from '../http/dates.ts'
+import { firstValue, appendMember } from '../http/fields.ts'
 import { freshnessLifetime, correctedInitialAge, type PolicyOptions, type ExchangeTimes, type StoredFreshness } from './policy.ts'
 
 /** Response header map with lowercased names. */
@@ -51,6 +52,15 @@ const NOT_UPDATED = new Set(['content-length', 'content-encoding', 'content-rang
 
 /** Fields a 304 answer to a client carries (RFC 9110 §15.4.5). */
 const FIELDS_304 = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary']
+const FIELDS_304_NO_ETAG = [...FIELDS_304, 'last-modified']
+
+/**
+ * The representation fields a 304 carries (RFC 9110 §15.4.5); Last-Modified only without an ETag
+ * ("might be useful if the response does not have an ETag field").
+ */
+export function fields304 (hasETag: boolean): readonly string[] {
+  return hasETag ? FIELDS_304 : FIELDS_304_NO_ETAG
+}
 
 /**
  * Copies response headers for storage: without hop-by-hop fields (§3.1), fields named by
@@ -92,14 +102,10 @@ export function flatHead (headers: Headers, via: string, only?: readonly string[
     if (Array.isArray(v)) for (const x of v) head.push(name, x)
     else head.push(name, v)
   }
-  const upstreamVia = headers.via
-  head.push('via', upstreamVia === undefined ? via : `${Array.isArray(upstreamVia) ? upstreamVia.join(', ') : upstreamVia}, ${via}`)
+  head.push('via', appendMember(headers.via, via))
   return head
 }
 
-function one (v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v
-}
 
 /** Input for building a stored response. */
 export interface BuildInput {
@@ -128,9 +134,8 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
   const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
   const initialAge = correctedInitialAge({ date: x.headers.date, age: x.age }, x.times)
   const head = flatHead(x.headers, opts.via)
-  const etag = one(x.headers.etag)
-  const only304 = etag === undefined ? [...FIELDS_304, 'last-modified'] : FIELDS_304
-  const head304 = flatHead(x.headers, opts.via, only304)
+  const etag = firstValue(x.headers.etag)
+  const head304 = flatHead(x.headers, opts.via, fields304(etag !== undefined))
   let headerBytes = 0
   for (const s of head) headerBytes += s.length + 4
   return {
@@ -146,8 +151,8 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
     initialAge,
     responseTime: x.times.responseTime,
     etag,
-    lastModified: one(x.headers['last-modified']),
-    date: one(x.headers.date),
+    lastModified: firstValue(x.headers['last-modified']),
+    date: firstValue(x.headers.date),
     head,
     head304,
     size: x.body.length + headerBytes + 256,

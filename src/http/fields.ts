@@ -47,3 +47,14 @@ export function unquote (value: string): string {
 export function isToken (value: string): boolean {
   return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value)
 }
+
+/** The first value of a possibly repeated field. */
+export function firstValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Appends a member to a list field (Via, Cache-Status, X-Forwarded-For), joining repeated lines. */
+export function appendMember (existing: string | string[] | undefined, member: string): string {
+  const joined = joinField(existing)
+  return joined === undefined ? member : `${joined}, ${member}`
+}

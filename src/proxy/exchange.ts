@@ -4,10 +4,11 @@
 
 import type { ResponseSink, Exchange as Running } from './upstream.ts'
 import { effectiveDirectives } from '../http/targeted.ts'
+import { firstValue } from '../http/fields.ts'
 import { shouldAnswer304, parseETag, strongMatch, weakMatch } from '../http/conditional.ts'
 import { notStorableReason, staleIfErrorAllowed, withDefaultTtl } from '../cache/policy.ts'
 import { parseCacheControl, type CacheControl } from '../http/cache-control.ts'
-import { storedHeaders, buildStored, freshen, parseTags, type Headers, type StoredResponse } from '../cache/entry.ts'
+import { storedHeaders, buildStored, freshen, parseTags, fields304, type Headers, type StoredResponse } from '../cache/entry.ts'
 import { primaryKey, varyFields, secondaryKey } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import { upstreamCode } from '../errors.ts'
@@ -22,8 +23,6 @@ const EMPTY_CC = parseCacheControl(undefined)
 const STORED: Outcome = Object.freeze({ kind: 'stored' })
 const RELEASED: Outcome = Object.freeze({ kind: 'released' })
 
-/** Fields of a forwarded 304 answer to a conditional client (RFC 9110 §15.4.5). */
-const FIELDS_304 = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'cache-status', 'via'])
 
 /** Drives one upstream exchange for a request. */
 export class Exchange implements ResponseSink {
@@ -285,9 +284,14 @@ export class Exchange implements ResponseSink {
     // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
     // the client's conditional itself against the new response (RFC 9110 §13.2.2).
     if (maySend304 && this.#cacheable && (inm !== undefined || ims !== undefined) &&
-        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: one(this.#headers.etag), lastModified: one(this.#headers['last-modified']), date: one(this.#headers.date) })) {
+        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(this.#headers.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
+      // The same fields as a 304 from the store (RFC 9110 §15.4.5), plus Via and Cache-Status.
+      const keep = fields304(this.#headers.etag !== undefined)
       const head304: string[] = []
-      for (let i = 0; i < head.length; i += 2) if (FIELDS_304.has(head[i]!)) head304.push(head[i]!, head[i + 1]!)
+      for (let i = 0; i < head.length; i += 2) {
+        const name = head[i]!
+        if (keep.includes(name) || name === 'via' || name === 'cache-status') head304.push(name, head[i + 1]!)
+      }
       res.writeHead(304, head304)
       res.end()
       this.#s.logDone(this.#ctx, 304, this.#cacheStatus, this.#kind())
@@ -417,9 +421,6 @@ export class Exchange implements ResponseSink {
   }
 }
 
-function one (v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v
-}
 
 /**
  * Selects the stored responses a 304 identifies (RFC 9111 §4.3.4): all with its strong ETag;
@@ -428,11 +429,11 @@ function one (v: string | string[] | undefined): string | undefined {
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
  */
 export function select304 (variants: readonly StoredResponse[], headers: Headers, revalidated: StoredResponse): StoredResponse[] {
-  const tag = parseETag(one(headers.etag))
+  const tag = parseETag(firstValue(headers.etag))
   if (tag !== undefined && !tag.weak) {
     return variants.filter(v => { const t = parseETag(v.etag); return t !== undefined && strongMatch(t, tag) })
   }
-  const lm = one(headers['last-modified'])
+  const lm = firstValue(headers['last-modified'])
   if (tag !== undefined || lm !== undefined) {
     const hit = variants.find(v => {
       const t = parseETag(v.etag)

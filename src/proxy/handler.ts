@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache, type CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { appendMember } from '../http/fields.ts'
 import { shouldAnswer304, ifRangeMatches } from '../http/conditional.ts'
 import { evaluateRange } from '../http/range.ts'
 import { decide, currentAge, staleIfErrorAllowed, staleForbidden } from '../cache/policy.ts'
@@ -413,12 +414,11 @@ export class ProxyHandler implements Services {
     }
     out.host = this.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.host
     const ip = ctx.req.socket.remoteAddress ?? ''
-    const xff = src['x-forwarded-for']
-    out['x-forwarded-for'] = xff === undefined ? ip : `${xff}, ${ip}`
+    out['x-forwarded-for'] = appendMember(src['x-forwarded-for'], ip)
     out['x-forwarded-proto'] = 'http'
     out['x-forwarded-host'] = ctx.host
     const via = `${ctx.req.httpVersion} ${this.config.cacheName}`
-    out.via = src.via === undefined ? via : `${src.via}, ${via}`
+    out.via = appendMember(src.via, via)
     return out
   }
 

@@ -3,6 +3,7 @@
 
 import { STATUS_CODES, type ServerResponse, type IncomingMessage } from 'node:http'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { appendMember } from '../http/fields.ts'
 import { formatHttpDate } from '../http/dates.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 import type { Headers } from '../cache/entry.ts'
@@ -49,11 +50,6 @@ export function cacheStatus (name: string, p: {
   return s
 }
 
-/** Appends our Cache-Status member to any the upstream caches sent (RFC 9211 §2: nearest the user last). */
-export function appendCacheStatus (upstream: string | string[] | undefined, ours: string): string {
-  if (upstream === undefined) return ours
-  return (Array.isArray(upstream) ? upstream.join(', ') : upstream) + ', ' + ours
-}
 
 /**
  * The head of a forwarded response: upstream fields without hop-by-hop ones and fields we were
@@ -69,9 +65,9 @@ export function forwardedHead (headers: Headers, strip: readonly string[], via: 
     else head.push(name, v)
   }
   if (headers.date === undefined) head.push('date', formatHttpDate(now))
-  const upVia = headers.via
-  head.push('via', upVia === undefined ? via : `${Array.isArray(upVia) ? upVia.join(', ') : upVia}, ${via}`)
-  head.push('cache-status', appendCacheStatus(headers['cache-status'], status))
+  head.push('via', appendMember(headers.via, via))
+  // RFC 9211 §2: our member goes after those of caches nearer the origin.
+  head.push('cache-status', appendMember(headers['cache-status'], status))
   return head
 }
 

@@ -1,7 +1,7 @@
 // Table tests for the field-value helpers (RFC 9110 §5.3, §5.6.1, §5.6.2, §5.6.4).
 
 import t from 'tap'
-import { splitList, joinField, singleField, unquote, isToken } from '../../src/http/fields.ts'
+import { splitList, joinField, singleField, unquote, isToken, firstValue, appendMember } from '../../src/http/fields.ts'
 
 type Field = string | string[] | undefined
 
@@ -64,4 +64,15 @@ t.test('isToken', async t => {
     { name: 'when the value contains a non-ASCII letter → should not be a token', value: 'é', want: false }
   ]
   for (const r of rows) t.equal(isToken(r.value), r.want, r.name)
+})
+
+t.test('firstValue and appendMember', async t => {
+  const rows: Array<[string, unknown, unknown]> = [
+    ['when the field is absent → firstValue is undefined', firstValue(undefined), undefined],
+    ['when the field is repeated → firstValue is the first line', firstValue(['a', 'b']), 'a'],
+    ['when the field is absent → appendMember gives the member alone', appendMember(undefined, '1.1 fg'), '1.1 fg'],
+    ['when the field has a value → appendMember adds the member last', appendMember('1.0 a', '1.1 fg'), '1.0 a, 1.1 fg'],
+    ['when the field is repeated → appendMember joins the lines first', appendMember(['x; hit', 'y; fwd=miss'], 'fg; hit'), 'x; hit, y; fwd=miss, fg; hit']
+  ]
+  for (const [name, got, want] of rows) t.equal(got, want, name)
 })

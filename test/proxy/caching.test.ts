@@ -264,11 +264,14 @@ t.test('conditional clients get a 304 from the cache', async t => {
 
 t.test('a conditional client on a miss gets a 304 while the full response is stored', async t => {
   const { origin, proxy } = await setup(t, (_req, res) => {
-    res.writeHead(200, { etag: '"p"', 'cache-control': 'max-age=60' })
+    res.writeHead(200, { etag: '"p"', 'cache-control': 'max-age=60', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT', 'content-type': 'text/plain' })
     res.end('poll')
   })
   const r = await get(`${proxy.url}/poll`, { headers: { 'if-none-match': '"p"' } })
   t.equal(r.status, 304)
+  t.equal(r.headers.etag, '"p"', 'the 304 carries the ETag')
+  t.equal(r.headers['last-modified'], undefined, 'and, as a 304 from the store, no Last-Modified beside an ETag')
+  t.equal(r.headers['content-type'], undefined)
   t.equal(origin.seen[0]!.headers['if-none-match'], undefined, 'the client validator is not sent when filling')
   const full = await get(`${proxy.url}/poll`)
   t.equal(full.body, 'poll')
