@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Origin, get } from '../proxy/harness.ts'
+import { childEnv, within } from '../support.ts'
 
 const BINARY = fileURLToPath(new URL('../../build/freshgate', import.meta.url))
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
@@ -16,25 +17,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 /** Longest any one child process may take to start or to stop. */
 const CHILD_TIMEOUT = 15_000
 
-/** The parent's environment without FRESHGATE_* variables: the child sees only the flags a test passes. */
-function childEnv (): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FRESHGATE_')) env[k] = v
-  return env
-}
 
-/** Rejects after `ms` unless `p` settles first. */
-async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 interface Running { child: ChildProcess, stdout: () => string, stderr: () => string }
 

@@ -4,50 +4,25 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, printable } from '../../src/config/load.ts'
 import { SCHEMA, envName } from '../../src/config/schema.ts'
+import { childEnv, within, tempFiles } from '../support.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 /** Longest any one child process may take before it is killed and the test fails. */
 const CHILD_TIMEOUT = 15_000
 
-const dir = mkdtempSync(join(tmpdir(), 'freshgate-cli-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-let files = 0
-function file (text: string, ext = '.yaml'): string {
-  const path = join(dir, `config-${++files}${ext}`)
-  writeFileSync(path, text)
-  return path
-}
+const file = tempFiles(t, 'freshgate-cli-')
+/** a path in the temporary directory that does not exist */
+const missing = join(dirname(file('')), 'missing.yaml')
 
-/** The parent's environment without FRESHGATE_* variables, plus `extra`: the child sees only what a test sets. */
-function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FRESHGATE_')) env[k] = v
-  return { ...env, ...extra }
-}
 
 function startCli (args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-/** Rejects after `ms` unless `p` settles first. */
-async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 interface Run { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
@@ -87,8 +62,8 @@ t.test('bad configuration exits 2 with a message naming the key, the value and t
       [`cache.maxsize (${badKey})`, '"1MiB"', 'expected a known option']],
     ['a malformed YAML file', ['--config', badYaml], {},
       ['config', JSON.stringify(badYaml), 'expected valid YAML']],
-    ['a missing config file', ['--config', join(dir, 'missing.yaml')], {},
-      ['config', JSON.stringify(join(dir, 'missing.yaml')), 'expected a readable file']]
+    ['a missing config file', ['--config', missing], {},
+      ['config', JSON.stringify(missing), 'expected a readable file']]
   ]
   for (const [name, args, env, says] of rows) {
     t.test(`${name} → exit 2`, async t => {

@@ -2,28 +2,21 @@
 // file < env < flags, environment names, freezing, and the shipped example files.
 
 import t, { type Test } from 'tap'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { coerce, loadConfig, readConfigFile } from '../../src/config/load.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from '../../src/config/schema.ts'
 import { ConfigError } from '../../src/errors.ts'
+import { tempFiles } from '../support.ts'
 
 const ORIGIN = 'http://127.0.0.1:3000'
 const BYTES = 'a byte size such as 8388608, "512KiB" or "256MiB"'
 const DURATION = 'a duration in seconds or with a unit, such as 30, "500ms", "5m"'
 const exampleDir = fileURLToPath(new URL('../../config/', import.meta.url))
 
-const dir = mkdtempSync(join(tmpdir(), 'freshgate-config-'))
-t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-let files = 0
-/** Writes `text` to a fresh file in the test's temporary directory and returns its path. */
-function file (text: string, ext = '.yaml'): string {
-  const path = join(dir, `config-${++files}${ext}`)
-  writeFileSync(path, text)
-  return path
-}
+const file = tempFiles(t, 'freshgate-config-')
 
 function spec (key: string): OptionSpec {
   const s = SCHEMA.find(o => o.key === key)
@@ -331,7 +324,7 @@ t.test('config file: unknown keys and wrong shapes are refused', async t => {
 })
 
 t.test('config file: unreadable or malformed files are refused', async t => {
-  const missing = join(dir, 'missing.yaml')
+  const missing = join(dirname(file('')), 'missing.yaml')
   t.test('a missing file', async t => refuses(t, () => loadConfig({ file: missing }), 'config', missing, 'a readable file (ENOENT'))
   const yaml = file('origin: [unclosed\n')
   t.test('malformed YAML', async t => refuses(t, () => loadConfig({ file: yaml }), 'config', yaml, 'valid YAML ('))
