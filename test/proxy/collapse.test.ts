@@ -3,9 +3,26 @@
 
 import t from 'tap'
 import { connect } from 'node:net'
-import { setup, get, raw } from './harness.ts'
+import { setup, get, raw, type OriginHandler } from './harness.ts'
 
 const N = 40
+
+/** An origin answering after 100 ms that records how many requests it held at once. */
+function concurrency (): { peak: number, origin: (cacheControl: string, body: string) => OriginHandler } {
+  let inFlight = 0
+  const load = {
+    peak: 0,
+    origin: (cacheControl: string, body: string): OriginHandler => async (_req, res) => {
+      inFlight++
+      load.peak = Math.max(load.peak, inFlight)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      inFlight--
+      res.writeHead(200, { 'cache-control': cacheControl })
+      res.end(body)
+    }
+  }
+  return load
+}
 
 t.test('concurrent misses on one key → exactly one origin request; waiters are collapsed', async t => {
   const { origin, proxy } = await setup(t, async (_req, res) => {
@@ -39,23 +56,15 @@ t.test('concurrent revalidations of one key collapse into one conditional reques
 })
 
 t.test('a non-storable result releases the waiters, and hit-for-miss stops serialising the next burst', async t => {
-  let inFlight = 0
-  let peak = 0
-  const { origin, proxy } = await setup(t, async (_req, res) => {
-    inFlight++
-    peak = Math.max(peak, inFlight)
-    await new Promise(resolve => setTimeout(resolve, 100))
-    inFlight--
-    res.writeHead(200, { 'cache-control': 'private' })
-    res.end('mine')
-  })
+  const load = concurrency()
+  const { origin, proxy } = await setup(t, load.origin('private', 'mine'))
   const first = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/private`)))
   t.ok(first.every(r => r.body === 'mine'))
   t.equal(origin.count('/private'), 10, 'released waiters went upstream on their own')
-  peak = 0
+  load.peak = 0
   const second = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/private`)))
   t.ok(second.every(r => r.body === 'mine'))
-  t.equal(peak, 10, 'after hit-for-miss the burst went upstream concurrently')
+  t.equal(load.peak, 10, 'after hit-for-miss the burst went upstream concurrently')
   t.notOk(second.some(r => /collapsed/.test(r.cs)))
 })
 
@@ -122,19 +131,11 @@ t.test('a client abort on a non-storable response aborts the upstream exchange',
 })
 
 t.test('regression: concurrent requests to a no-store URL are not serialised behind each other', async t => {
-  let inFlight = 0
-  let peak = 0
-  const { origin, proxy } = await setup(t, async (_req, res) => {
-    inFlight++
-    peak = Math.max(peak, inFlight)
-    await new Promise(resolve => setTimeout(resolve, 100))
-    inFlight--
-    res.writeHead(200, { 'cache-control': 'no-store' })
-    res.end('fresh every time')
-  })
+  const load = concurrency()
+  const { origin, proxy } = await setup(t, load.origin('no-store', 'fresh every time'))
   await get(`${proxy.url}/nostore`)
   const burst = await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/nostore`)))
   t.ok(burst.every(r => r.body === 'fresh every time'))
   t.equal(origin.count('/nostore'), 11)
-  t.equal(peak, 10, 'after the first no-store response, the burst went upstream concurrently')
+  t.equal(load.peak, 10, 'after the first no-store response, the burst went upstream concurrently')
 })
