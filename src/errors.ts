@@ -25,7 +25,25 @@ export const ERROR_CODES = {
   /** No route matches the request's Host and path, and there is no default origin. */
   FG_NO_ROUTE: { status: 404, text: 'no route for this host and path' },
   /** The request could not be understood (e.g. a malformed request target). */
-  FG_BAD_REQUEST: { status: 400, text: 'bad request' }
+  FG_BAD_REQUEST: { status: 400, text: 'bad request' },
+  /** The Host field (or the absolute-form target's authority) is missing, repeated or not a valid authority (RFC 9112 §3.2, RFC 3986 §3.2). */
+  FG_BAD_HOST: { status: 400, text: 'invalid or repeated Host' },
+  /** A bug inside freshgate was caught while handling the request; the log has the stack. */
+  FG_INTERNAL: { status: 500, text: 'internal error' },
+  /** PURGE is disabled or the client address is not in purge.allow. */
+  FG_PURGE_FORBIDDEN: { status: 405, text: 'PURGE is not allowed' },
+  /** An admin request without the configured bearer token. */
+  FG_ADMIN_UNAUTHORIZED: { status: 401, text: 'admin token required' },
+  /** An admin request for a path or method the admin API does not have. */
+  FG_ADMIN_NOT_FOUND: { status: 404, text: 'no such admin endpoint' },
+  /** An admin request whose body or parameters are invalid. */
+  FG_ADMIN_BAD_REQUEST: { status: 400, text: 'invalid admin request' },
+  /** No origin connection became free within upstream.queueTimeout. */
+  FG_UPSTREAM_BUSY: { status: 503, text: 'origin connections are all busy' },
+  /** The request body is larger than limits.requestBody. */
+  FG_REQUEST_BODY_TOO_LARGE: { status: 413, text: 'request body too large' },
+  /** The client stalled while sending its request body longer than timeouts.clientBody. */
+  FG_REQUEST_BODY_TIMEOUT: { status: 408, text: 'timed out reading the request body' }
 } as const
 
 /** An error code name. */
