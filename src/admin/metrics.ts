@@ -3,7 +3,7 @@
 
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
 import type { Observer, ServedKind } from '../proxy/handler.ts'
-import type { StoreStats } from '../cache/store.ts'
+import type { StoreStats } from '../cache/contract.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 
 /** Every ServedKind; a Record so that a kind added to the union fails to typecheck here until listed. */
