@@ -2,7 +2,7 @@
 // registry of its own (never prom-client's global one) that the admin listener serves.
 
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
-import type { Observer, ServedKind } from '../proxy/handler.ts'
+import type { Observer, ServedKind } from '../proxy/context.ts'
 import type { StoreStats } from '../cache/contract.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 

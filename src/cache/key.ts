@@ -15,7 +15,7 @@ export function primaryKey (scheme: string, authority: string, path: string): st
 }
 
 /** Cache settings of requests no route matches. */
-const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
+export const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
 
 /**
  * The primary key of a request target, shaped by the route it takes: one function for the proxy

@@ -14,7 +14,7 @@ import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
-import type { Flight, Outcome } from './collapse.ts'
+import { STORED, RELEASED, type Flight, type Outcome } from './collapse.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
 import { cacheStatus, forwardedHead, hasBody, serveStored, fail, logDone } from './respond.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
@@ -24,9 +24,6 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
 const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
-
-const STORED: Outcome = Object.freeze({ kind: 'stored' })
-const RELEASED: Outcome = Object.freeze({ kind: 'released' })
 
 /** The parts of a forward plan an exchange needs. */
 export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'>

@@ -20,8 +20,6 @@ import { forward } from './forward.ts'
 import type { Ctx, Runtime, AccessLog, Observer } from './context.ts'
 import type { ProxyRequest } from './request.ts'
 
-export type { AccessRecord, AccessLog, ServedKind, Observer, Ctx, Runtime } from './context.ts'
-
 const EMPTY_CC = parseCacheControl(undefined)
 const NOTHING: Lookup = Object.freeze({ variants: Object.freeze([]) as readonly Variant[] })
 const ALLOW = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS'

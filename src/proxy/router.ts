@@ -2,7 +2,8 @@
 // wins, config/routes.ts), and owns one upstream pool per origin.
 
 import type { Config } from '../config/schema.ts'
-import { matchRoute, type Route, type RouteCache } from '../config/routes.ts'
+import { matchRoute, type Route } from '../config/routes.ts'
+import { DEFAULT_CACHE } from '../cache/key.ts'
 import { Upstream } from './upstream.ts'
 
 /** A route with its upstream pool. */
@@ -13,8 +14,6 @@ export interface ResolvedRoute {
   originHost: string
 }
 
-/** The route every request takes when no routes are configured. */
-const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
 
 /** Matches requests to routes. */
 export class Router {
