@@ -13,6 +13,7 @@ import type { Collapser } from './collapse.ts'
 import type { ResolvedRoute } from './router.ts'
 import type { ProxyRequest } from './request.ts'
 import type { Forward } from '../cache/plan.ts'
+import type { BufferBudget } from './exchange.ts'
 
 export type { Forward } from '../cache/plan.ts'
 
@@ -110,6 +111,12 @@ export interface Ctx {
   pragma: boolean
 }
 
+/** Where the proxy writes warnings (pino's shape: fields first, then the message). */
+export interface ProxyLog {
+  warn (fields: Record<string, unknown>, msg: string): void
+  debug (fields: Record<string, unknown>, msg: string): void
+}
+
 /** What the handler hands to the parts that carry out its plans. Read-only for them. */
 export interface Runtime {
   readonly config: Config
@@ -119,6 +126,10 @@ export interface Runtime {
   readonly entryOptions: EntryOptions
   readonly observer: Observer | undefined
   readonly accessLog: AccessLog | undefined
+  /** response bytes buffered for slow clients, shared by every exchange */
+  readonly buffers: BufferBudget
+  /** application log for upstream failures and internal errors; rate-limited by the caller */
+  readonly log: ProxyLog | undefined
   /** "<name>; hit; ttl=", prebuilt for the plain hit */
   readonly hitStatus: string
 }

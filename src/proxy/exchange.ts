@@ -7,6 +7,24 @@ import type { BodyWriter, Headers } from '../cache/contract.ts'
 import { upstreamCode, type ErrorCode } from '../errors.ts'
 import type { ResponseSink, Exchange as Running, Upstream, UpstreamRequest } from './upstream.ts'
 
+/**
+ * Bytes buffered for slow clients, across all exchanges (like nginx's proxy_buffers): below both
+ * bounds, a slow client does not pause the origin, so its connection is released as soon as the
+ * response has arrived; past either bound the origin is paused until the client drains.
+ */
+export class BufferBudget {
+  /** bytes held in client socket buffers beyond what they drained, counted at our writes */
+  used = 0
+  readonly perResponse: number
+  readonly total: number
+  /** @param carry a budget whose bytes in use this one takes over (a reload) */
+  constructor (perResponse: number, total: number, carry?: BufferBudget) {
+    this.perResponse = perResponse
+    this.total = total
+    if (carry !== undefined) return carry.perResponse === perResponse ? carry : Object.assign(carry, { perResponse })
+  }
+}
+
 /** Where a response body goes, as the owner decided at the head. */
 export interface BodyRoute {
   /** the client whose head was already written; body chunks are written to it */
@@ -33,6 +51,10 @@ export interface ExchangeEvents {
 /** Streams one upstream response. */
 export class Exchange implements ResponseSink {
   readonly #events: ExchangeEvents
+  readonly #budget: BufferBudget
+  /** bytes this exchange counts in the budget */
+  #counted = 0
+  #waitingDrain = false
   #running: Running | undefined
   #route: BodyRoute | undefined
   #discard = false
@@ -40,8 +62,9 @@ export class Exchange implements ResponseSink {
   /** body bytes received */
   bytes = 0
 
-  constructor (events: ExchangeEvents) {
+  constructor (events: ExchangeEvents, budget: BufferBudget) {
     this.#events = events
+    this.#budget = budget
   }
 
   /** Sends the request; a synchronous refusal by undici (e.g. an invalid header value) fails the exchange. */
@@ -78,6 +101,13 @@ export class Exchange implements ResponseSink {
     }
     if (route === undefined || (route.client === undefined && route.writer === undefined)) return this.abort(new Error('response body not needed'))
     this.#route = route
+    route.client?.once('close', this.#release)
+  }
+
+  /** Gives back what this exchange counted: the client drained, finished or went away. */
+  #release = (): void => {
+    this.#budget.used -= this.#counted
+    this.#counted = 0
   }
 
   data (chunk: Buffer): boolean {
@@ -92,12 +122,20 @@ export class Exchange implements ResponseSink {
     }
     const res = route.client
     if (res === undefined) return true
-    const ok = res.write(chunk)
-    // While storing, the upstream is never paused for one slow client: memory is bounded by the
-    // per-entry limit, and waiters depend on the body arriving.
-    if (ok || route.writer !== undefined) return true
-    res.once('drain', () => this.#running?.resume())
-    return false
+    if (res.write(chunk)) return true
+    // The client is slower than the origin: keep taking the body while it fits the budget.
+    const budget = this.#budget
+    budget.used += res.writableLength - this.#counted
+    this.#counted = res.writableLength
+    if (!this.#waitingDrain) {
+      this.#waitingDrain = true
+      res.once('drain', () => {
+        this.#waitingDrain = false
+        this.#release()
+        this.#running?.resume()
+      })
+    }
+    return res.writableLength <= budget.perResponse && budget.used <= budget.total
   }
 
   end (): void {

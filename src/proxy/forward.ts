@@ -16,7 +16,10 @@ import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
 import { STORED, RELEASED, type Flight, type Outcome } from './collapse.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
-import { cacheStatus, forwardedHead, hasBody, serveStored, fail, logDone } from './respond.ts'
+import { cacheStatus, forwardedHead, hasBody, serveStored, fail, failPlain, logDone } from './respond.ts'
+import { readRequestBody, type ReadyBody } from './body.ts'
+import type { UpstreamRequest } from './upstream.ts'
+import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
@@ -89,19 +92,34 @@ class Forward implements ExchangeEvents {
     this.#plan = plan
     this.#flight = flight
     this.#current = current
-    this.#exchange = new Exchange(this)
+    this.#exchange = new Exchange(this, rt.buffers)
     this.#clientGone = ctx.res === undefined
     this.#generation = rt.cache?.generation(ctx.key) ?? 0
   }
 
   start (): void {
-    const { ctx, plan } = { ctx: this.#ctx, plan: this.#plan }
-    const headers = upstreamHeaders(this.#rt, ctx, plan.fill, plan.validate ? this.#entry?.record : undefined)
+    const ctx = this.#ctx
+    const rt = this.#rt
+    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
     ctx.res?.on('close', this.#onClientClose)
+    if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !hasBody(ctx.preq.headers)) return this.#send(headers, null)
+    // A body is read (as far as request.bodyBuffer) before the origin request is opened.
+    const cl = ctx.preq.headers['content-length']
+    readRequestBody(ctx.body, cl === undefined ? undefined : Number(cl), { buffer: rt.config.request.bodyBuffer, max: rt.config.request.maxBodySize, idleMs: rt.config.timeouts.clientBody })
+      .then(body => this.#send(headers, body), (err: FreshgateError) => {
+        this.#phase = 'answered'
+        if (ctx.res === undefined || this.#clientGone) return
+        // The rest of the body is never read: the connection closes after the answer.
+        ctx.res.shouldKeepAlive = false
+        failPlain(rt, ctx, err.code ?? 'FG_INTERNAL', this.#plan.fwd)
+      })
+  }
+
+  #send (headers: Record<string, string | string[]>, body: ReadyBody | null): void {
+    if (this.#clientGone && this.#ctx.res !== undefined) return
     this.#requestTime = this.#rt.clock()
     this.#sentAt = performance.now()
-    const body = ctx.method !== 'GET' && ctx.method !== 'HEAD' && hasBody(ctx.preq.headers) ? ctx.body : null
-    this.#exchange.start(ctx.route.upstream, { method: ctx.method, path: ctx.preq.target, headers, body: body ?? null })
+    this.#exchange.start(this.#ctx.route.upstream, { method: this.#ctx.method, path: this.#ctx.preq.target, headers, body: body as UpstreamRequest['body'] })
   }
 
   #onClientClose = (): void => {

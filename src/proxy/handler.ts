@@ -17,7 +17,8 @@ import { Router } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
 import { serveStored, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
-import type { Ctx, Runtime, AccessLog, Observer } from './context.ts'
+import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
+import { BufferBudget } from './exchange.ts'
 import type { ProxyRequest } from './request.ts'
 
 const EMPTY_CC = parseCacheControl(undefined)
@@ -38,15 +39,27 @@ export function addressAllowed (list: BlockList, ip: string): boolean {
   return list.check(v4, v4.includes(':') ? 'ipv6' : 'ipv4')
 }
 
-/** Builds the runtime the flow shares for a config. */
-function runtimeFor (config: Config, cache: HttpCache | undefined, collapser: Collapser | undefined, clock: () => number, accessLog: AccessLog | undefined, observer: Observer | undefined): Runtime {
+/** What a handler is given besides its config and cache. */
+export interface HandlerOptions {
+  /** the policy clock, ms since the epoch */
+  clock: () => number
+  accessLog?: AccessLog | undefined
+  observer?: Observer | undefined
+  log?: ProxyLog | undefined
+}
+
+/** Builds the runtime the flow shares for a config; what outlives a reload is carried over from `prev`. */
+function runtimeFor (config: Config, cache: HttpCache | undefined, o: HandlerOptions, prev: Runtime | undefined): Runtime {
   return {
     config,
     cache,
-    collapser,
-    clock,
-    accessLog,
-    observer,
+    collapser: prev?.collapser ?? (config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined),
+    clock: o.clock,
+    accessLog: o.accessLog,
+    observer: o.observer,
+    log: o.log === undefined ? undefined : rateLimited(o.log),
+    // the total is restart-only; the per-response bound applies to new exchanges at once
+    buffers: new BufferBudget(config.upstream.responseBuffer, prev?.buffers.total ?? config.upstream.responseBufferTotal, prev?.buffers),
     hitStatus: `${config.cacheName}; hit; ttl=`,
     entryOptions: {
       heuristicFraction: config.cache.heuristicFraction,
@@ -60,15 +73,36 @@ function runtimeFor (config: Config, cache: HttpCache | undefined, collapser: Co
   }
 }
 
+/**
+ * A log that writes each kind of warning (message plus code and origin) at most once every 10 s,
+ * counting what it suppressed, so a failing origin cannot flood the log.
+ */
+function rateLimited (log: ProxyLog): ProxyLog {
+  const last = new Map<string, { at: number, suppressed: number }>()
+  return {
+    debug: (fields, msg) => log.debug(fields, msg),
+    warn (fields, msg) {
+      const kind = `${msg}|${String(fields.code)}|${String(fields.origin)}`
+      const now = Date.now()
+      const seen = last.get(kind)
+      if (seen !== undefined && now - seen.at < 10_000) { seen.suppressed++; return }
+      if (last.size >= 1000) last.clear()
+      last.set(kind, { at: now, suppressed: 0 })
+      log.warn(seen === undefined || seen.suppressed === 0 ? fields : { ...fields, suppressed: seen.suppressed }, msg)
+    }
+  }
+}
+
 /** The proxy's request handler. */
 export class ProxyHandler {
   #rt: Runtime
+  readonly #opts: HandlerOptions
   #router: Router
   #purgeAllow!: BlockList
 
-  constructor (config: Config, cache: HttpCache | undefined, clock: () => number, accessLog: AccessLog | undefined, observer?: Observer) {
-    const collapser = config.collapse.enabled ? new Collapser(config.collapse.waitTimeout, config.collapse.hitForMiss) : undefined
-    this.#rt = runtimeFor(config, cache, collapser, clock, accessLog, observer)
+  constructor (config: Config, cache: HttpCache | undefined, opts: HandlerOptions) {
+    this.#opts = opts
+    this.#rt = runtimeFor(config, cache, opts, undefined)
     this.#router = new Router(config)
     this.#apply(config)
   }
@@ -83,8 +117,7 @@ export class ProxyHandler {
   }
 
   #apply (config: Config): void {
-    const rt = this.#rt
-    this.#rt = runtimeFor(config, rt.cache, rt.collapser, rt.clock, rt.accessLog, rt.observer)
+    this.#rt = runtimeFor(config, this.#rt.cache, this.#opts, this.#rt)
     this.#purgeAllow = new BlockList()
     for (const a of config.purge.allow) addToBlockList(this.#purgeAllow, a)
   }

@@ -7,7 +7,7 @@ import type { Store } from '../cache/contract.ts'
 import { createStore } from '../cache/stores.ts'
 import { HttpCache } from '../cache/cache.ts'
 import { ProxyHandler } from './handler.ts'
-import type { AccessLog, Observer } from './context.ts'
+import type { AccessLog, Observer, ProxyLog } from './context.ts'
 import type { ProxyRequest } from './request.ts'
 
 /** Start-up options beyond the config. */
@@ -18,6 +18,8 @@ export interface StartOptions {
   accessLog?: AccessLog
   /** receives measurements (metrics) */
   observer?: Observer
+  /** where upstream failures are logged (rate-limited), e.g. the pino app logger */
+  log?: ProxyLog
 }
 
 /** A running freshgate instance. */
@@ -65,7 +67,7 @@ export function createProxy (config: Config, opts: StartOptions = {}): { server:
   const clock = opts.clock ?? Date.now
   const store = createStore(config, clock)
   const cache = store === undefined ? undefined : new HttpCache(store, { maxVariants: config.cache.maxVariants, maxPurgeKeys: 100_000 })
-  const handler = new ProxyHandler(config, cache, clock, opts.accessLog, opts.observer)
+  const handler = new ProxyHandler(config, cache, { clock, accessLog: opts.accessLog, observer: opts.observer, log: opts.log })
   const defaultAuthority = config.origin === undefined ? 'localhost' : new URL(config.origin).host
   const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
     const preq = fromHttp1(req, defaultAuthority)
