@@ -51,10 +51,11 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
     if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
   }
   out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
-  out['x-forwarded-for'] = appendMember(src['x-forwarded-for'], ctx.preq.clientAddress)
+  // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
+  out['x-forwarded-for'] = appendMember(drop.has('x-forwarded-for') ? undefined : src['x-forwarded-for'], ctx.preq.clientAddress)
   out['x-forwarded-proto'] = ctx.preq.scheme
   out['x-forwarded-host'] = ctx.preq.authority
-  out.via = appendMember(src.via, `${ctx.preq.httpVersion} ${rt.config.cacheName}`)
+  out.via = appendMember(drop.has('via') ? undefined : src.via, `${ctx.preq.httpVersion} ${rt.config.cacheName}`)
   return out
 }
 

@@ -80,10 +80,12 @@ t.test('bare LF line endings are either refused or read as one well-framed reque
   if (codes[0] !== 400) t.equal(origin.count('/lf'), 1, 'accepted: exactly one request reached the origin')
 })
 
-t.test('a well-framed chunked POST followed by a pipelined GET is two requests, in order', async t => {
+t.test('a well-framed chunked POST followed by a pipelined GET is two requests, answered in order', async t => {
   const { origin, proxy } = await setup(t, echoOrigin('no-store'))
   const c = await converse(proxy.url, 'POST /p HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
     'GET /second HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n', { ms: 3000 })
   t.same(statuses(c.text), [200, 200], 'two answers')
-  t.same(origin.seen.map(s => [s.method, s.url, s.body]), [['POST', '/p', 'abc'], ['GET', '/second', '']], 'the origin saw exactly the two requests')
+  t.ok(c.text.indexOf('/p') < c.text.indexOf('/second'), 'answered in the order asked')
+  // The POST body is read whole before its origin request opens, so the GET may reach the origin first.
+  t.same(origin.seen.map(s => [s.method, s.url, s.body]).sort(), [['GET', '/second', ''], ['POST', '/p', 'abc']], 'the origin saw exactly the two requests')
 })
