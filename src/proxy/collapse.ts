@@ -12,6 +12,18 @@ export type Outcome =
   | { kind: 'released' }
   /** the origin could not be reached: answer with this error (or stale-if-error) */
   | { kind: 'failed', code: ErrorCode }
+  /** the origin answered with an error status (not storable): the waiters get the same answer */
+  | { kind: 'response', response: SharedResponse }
+
+/** A leader's small uncacheable error response, kept whole to answer its waiters. */
+export interface SharedResponse {
+  status: number
+  statusMessage: string
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+  /** when it arrived, ms since the epoch */
+  at: number
+}
 
 /** One exchange in flight. */
 export class Flight {

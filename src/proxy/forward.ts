@@ -10,6 +10,7 @@ import { shouldAnswer304 } from '../http/conditional.ts'
 import { withDefaultTtl, select304 } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
+import type { BodyWriter } from '../cache/contract.ts'
 import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
@@ -21,6 +22,9 @@ import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
+
+/** Largest error response kept whole to answer a leader's waiters. */
+const SHARE_MAX = 64 * 1024
 
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -85,6 +89,8 @@ class Forward implements ExchangeEvents {
   #headers: Headers = {}
   #cacheStatus = ''
   #clientGone: boolean
+  /** the body is kept for the waiters (an error response), not stored */
+  #shared = false
 
   constructor (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[]) {
     this.#rt = rt
@@ -180,7 +186,7 @@ class Forward implements ExchangeEvents {
       if (!this.#clientGone) serveStored(rt, ctx, entry!, now, { fwd: this.#plan.fwd, fwdStatus: status, detail: 'stale-if-error' })
       return 'drain'
     }
-    let writer
+    let writer: BodyWriter | undefined
     if (plan.kind === 'store') {
       const fields = varyFields(headers.vary)
       const cl = headers['content-length']
@@ -199,7 +205,11 @@ class Forward implements ExchangeEvents {
         tags: parseTags(headers, rt.config.tags.headers)
       }, rt.entryOptions), ctx.preq.headers, this.#current)
     }
-    if (writer === undefined) {
+    let share: BodyWriter | undefined
+    if (writer === undefined && this.#flight !== undefined && status >= 500) {
+      // The origin is failing: the waiters get this answer too rather than each asking again.
+      share = this.#share(status, statusMessage, headers, now)
+    } else if (writer === undefined) {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
       // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
       if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) rt.collapser?.markUncacheable(ctx.key, now)
@@ -215,7 +225,26 @@ class Forward implements ExchangeEvents {
       detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : undefined
     })
     const client = this.#writeHead(statusMessage, status >= 200 && status < 300)
-    return { client, writer }
+    return { client, writer: writer ?? share }
+  }
+
+  /** A writer that keeps a small error response whole for the waiters (at most SHARE_MAX bytes). */
+  #share (status: number, statusMessage: string, headers: Headers, at: number): BodyWriter {
+    const chunks: Buffer[] = []
+    let n = 0
+    this.#shared = true
+    return {
+      write: (chunk: Buffer): boolean => {
+        n += chunk.length
+        if (n > SHARE_MAX) return false
+        chunks.push(chunk)
+        return true
+      },
+      end: async (): Promise<void> => {
+        this.#settle({ kind: 'response', response: { status, statusMessage, headers, body: Buffer.concat(chunks, n), at } })
+      },
+      abort: (): void => { chunks.length = 0 }
+    }
   }
 
   /** Head of a response passed through (non-GET, bypass, Range): invalidation and HEAD freshening. */
@@ -351,11 +380,12 @@ class Forward implements ExchangeEvents {
 
   storeStopped (): void {
     // Past the per-entry limit: stop storing, stream the rest with backpressure.
-    this.#rt.collapser?.markUncacheable(this.#ctx.key, this.#rt.clock())
+    if (!this.#shared) this.#rt.collapser?.markUncacheable(this.#ctx.key, this.#rt.clock())
     this.#settle(RELEASED)
   }
 
   done (stored: boolean): void {
+    if (this.#shared) stored = false
     if (stored && this.#rt.cache?.generation(this.#ctx.key) !== this.#generation) {
       // An unsafe request invalidated the URL while this response was in flight (§4.4): the
       // response predates it and must not outlive the invalidation.

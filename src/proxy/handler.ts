@@ -15,7 +15,7 @@ import type { Variant } from '../cache/entry.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 import { Router } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
-import { serveStored, fail, failPlain, logDone, HIT } from './respond.ts'
+import { serveStored, serveShared, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
 import { BufferBudget } from './exchange.ts'
@@ -274,6 +274,8 @@ export class ProxyHandler {
       }
     } else if (outcome.kind === 'failed') {
       return fail(rt, ctx, outcome.code, entry, plan.fwd, 'collapsed')
+    } else if (outcome.kind === 'response') {
+      return serveShared(rt, ctx, outcome.response, plan.fwd)
     }
     // Released (not storable, timed out) or not usable for this request: go upstream alone.
     forward(rt, ctx, entry, plan, undefined, variants)

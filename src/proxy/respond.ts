@@ -13,6 +13,7 @@ import { currentAge } from '../cache/policy.ts'
 import { planFailure } from '../cache/plan.ts'
 import { prepared, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { Ctx, Runtime, ServedKind, CacheStatusParts, Forward } from './context.ts'
+import type { SharedResponse } from './collapse.ts'
 
 /** Builds a Cache-Status member for this cache (RFC 9211 §2). Parameters in the RFC's order. */
 export function cacheStatus (name: string, p: {
@@ -217,4 +218,19 @@ function serveRange (ctx: Ctx, res: ServerResponse, v: Variant, stored: readonly
   res.end(body.subarray(r.start, r.end + 1))
   ctx.bytes = r.end - r.start + 1
   return 206
+}
+
+/** Answers a collapsed waiter with its leader's uncacheable error response (issue: 5xx bursts). */
+export function serveShared (rt: Runtime, ctx: Ctx, r: SharedResponse, fwd: Forward): void {
+  const res = ctx.res
+  if (res === undefined || res.destroyed) return
+  const status = cacheStatus(rt.config.cacheName, { fwd, fwdStatus: r.status, collapsed: true, key: rt.config.debug ? ctx.key : undefined })
+  const head = forwardedHead(r.headers, rt.entryOptions.stripFields, rt.entryOptions.via, status, r.at)
+  res.writeHead(r.status, r.statusMessage, head)
+  if (ctx.preq.method === 'HEAD') res.end()
+  else {
+    res.end(r.body)
+    ctx.bytes = r.body.length
+  }
+  logDone(rt, ctx, r.status, status, 'collapsed')
 }
