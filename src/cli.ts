@@ -91,8 +91,9 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
     // Without an admin listener nobody can read the metrics: skip measuring.
-    fg = await startProxy(config, { accessLog: access?.log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
+    fg = await startProxy(config, { accessLog: access?.log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined, log })
   } catch (err) {
+    if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     log.error({ err }, 'cannot listen')
     process.exit(1)
   }

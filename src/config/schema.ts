@@ -93,6 +93,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'upstream.pipelining', type: 'integer', flag: 'upstream-pipelining', default: 1, min: 0, max: 128, doc: 'Requests pipelined per origin connection (1: keep-alive without pipelining, 0: no keep-alive)' },
   { key: 'upstream.keepAliveTimeout', type: 'duration', flag: 'upstream-keepalive-timeout', default: 4_000, min: 1, doc: 'Idle time before an origin connection is closed' },
   { key: 'upstream.allowH2', type: 'boolean', flag: 'upstream-h2', default: false, doc: 'Negotiate HTTP/2 with an https origin' },
+  { key: 'upstream.ca', type: 'string', flag: 'upstream-ca', doc: 'PEM file of CA certificates trusted for https origins, besides Node\'s own (NODE_EXTRA_CA_CERTS also works)' },
   { key: 'upstream.queueTimeout', type: 'duration', flag: 'upstream-queue-timeout', default: 3_000, min: 1, doc: 'Longest a request waits for a free origin connection (503 FG_UPSTREAM_BUSY)' },
   { key: 'upstream.responseBuffer', type: 'bytes', flag: 'response-buffer', default: MiB, min: 0, doc: 'Response bytes buffered per slow client before the origin is paused, so origin connections are not held by slow readers (like proxy_buffers)' },
   { key: 'upstream.responseBufferTotal', type: 'bytes', flag: 'response-buffer-total', default: 64 * MiB, min: 0, doc: 'Response bytes buffered for slow clients across all requests; past it, origins are paused (backpressure)' },
@@ -138,7 +139,7 @@ export interface Config {
   purge: { method: boolean, allow: string[], soft: boolean }
   admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }
   collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
-  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean, queueTimeout: number, responseBuffer: number, responseBufferTotal: number }
+  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean, ca: string | undefined, queueTimeout: number, responseBuffer: number, responseBufferTotal: number }
   request: { bodyBuffer: number, maxBodySize: number }
   timeouts: { connect: number, headers: number, body: number, clientBody: number }
   log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean, accessSample: number }
@@ -151,7 +152,7 @@ export interface Config {
 export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'host', 'port', 'workers', 'maxHeaderSize', 'cache.maxSize', 'cache.maxEntrySize', 'cache.maxVariants', 'cache.keepStale',
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
-  'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
+  'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.ca', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
   'log.access', 'log.accessSample'
 ])
 

@@ -404,8 +404,11 @@ class Forward implements ExchangeEvents {
   failed (code: ErrorCode, err: Error): void {
     const rt = this.#rt
     const ctx = this.#ctx
-    if (code !== 'FG_INTERNAL') rt.observer?.upstreamError(code)
-    else process.emitWarning(err)
+    if (code !== 'FG_INTERNAL') {
+      rt.observer?.upstreamError(code)
+      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      rt.log?.warn({ code, origin: ctx.route.upstream.origin, cause: cause?.code ?? cause?.message ?? (err as { code?: string }).code ?? err.message }, 'upstream request failed')
+    } else process.emitWarning(err)
     this.#settle({ kind: 'failed', code })
     const res = ctx.res
     if (res === undefined || this.#clientGone) return
