@@ -155,14 +155,15 @@ class Forward implements ExchangeEvents {
     rt.observer?.upstream(status, upstreamMs / 1000)
     this.#status = status
     this.#headers = headers
-    if (!this.#plan.fill) return this.#passHead(statusMessage, now)
+    const entry = this.#entry
+    // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
+    if (!this.#plan.fill && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
-    const entry = this.#entry
     const plan = planResponse({
       method: ctx.method,
-      fill: true,
+      fill: this.#plan.fill,
       status,
       headers,
       cc,
@@ -186,6 +187,7 @@ class Forward implements ExchangeEvents {
       if (!this.#clientGone) serveStored(rt, ctx, entry!, now, { fwd: this.#plan.fwd, fwdStatus: status, detail: 'stale-if-error' })
       return 'drain'
     }
+    if (plan.kind === 'pass' && !this.#plan.fill) return this.#passHead(statusMessage, now)
     let writer: BodyWriter | undefined
     if (plan.kind === 'store') {
       const fields = varyFields(headers.vary)
