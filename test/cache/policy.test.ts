@@ -267,7 +267,7 @@ t.test('decide (RFC 9111 §4, §5.2; RFC 5861 §3)', async t => {
 })
 
 t.test('staleIfErrorAllowed (RFC 5861 §4)', async t => {
-  interface Row { name: string, s: StoredFreshness, req?: string, grace?: number, now: number, want: boolean }
+  interface Row { name: string, s: StoredFreshness, req?: string, pragma?: boolean, grace?: number, now: number, want: boolean }
   const rows: Row[] = [
     { name: 'when stale within the response stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=60'), now: T0 + 70 * S, want: true },
     { name: 'when stale by exactly the response stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=60'), now: T0 + 120 * S, want: true },
@@ -281,7 +281,17 @@ t.test('staleIfErrorAllowed (RFC 5861 §4)', async t => {
     { name: 'when the response has proxy-revalidate → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600, proxy-revalidate'), now: T0 + 70 * S, want: false },
     { name: 'when the response has s-maxage → should not be allowed', s: stored(MIN, 's-maxage=60, stale-if-error=600'), now: T0 + 70 * S, want: false },
     { name: 'when the response has no-cache → should not be allowed', s: stored(MIN, 'no-cache, stale-if-error=600'), now: T0 + 70 * S, want: false },
-    { name: 'when the response is still fresh and has a window → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=1'), now: T0 + 30 * S, want: true }
+    { name: 'when the response is still fresh and has a window → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=1'), now: T0 + 30 * S, want: true },
+
+    // a request that asked for a validated response (§5.2.1.4)
+    { name: 'when the request has no-cache and the response stale-if-error covers it → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'no-cache', now: T0 + 70 * S, want: false },
+    { name: 'when the request has Pragma: no-cache and the response stale-if-error covers it → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), pragma: true, now: T0 + 70 * S, want: false },
+    { name: 'when the request has no-cache and the operator grace covers it → should not be allowed', s: stored(MIN, 'max-age=60'), req: 'no-cache', grace: 5 * MIN, now: T0 + 70 * S, want: false },
+    { name: 'when the request has no-cache and its own stale-if-error covers it → should be allowed', s: stored(MIN, 'max-age=60'), req: 'no-cache, stale-if-error=60', now: T0 + 70 * S, want: true },
+    { name: 'when the request has Pragma: no-cache and its own stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'stale-if-error=30', pragma: true, now: T0 + 70 * S, want: true },
+    { name: 'when the request has no-cache and its own stale-if-error=0 → should be allowed within the response window', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'no-cache, stale-if-error=0', now: T0 + 70 * S, want: true },
+    { name: 'when the request has no-cache and its own stale-if-error, but the response has must-revalidate → should not be allowed', s: stored(MIN, 'max-age=60, must-revalidate'), req: 'no-cache, stale-if-error=600', now: T0 + 70 * S, want: false },
+    { name: 'when the request has max-age=0 (not no-cache) and the response stale-if-error covers it → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'max-age=0', now: T0 + 70 * S, want: true }
   ]
-  for (const r of rows) t.equal(staleIfErrorAllowed(r.s, parseCacheControl(r.req, 'ignore'), r.grace ?? 0, r.now), r.want, r.name)
+  for (const r of rows) t.equal(staleIfErrorAllowed(r.s, parseCacheControl(r.req, 'ignore'), r.pragma ?? false, r.grace ?? 0, r.now), r.want, r.name)
 })
