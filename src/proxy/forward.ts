@@ -23,6 +23,11 @@ import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 
+/** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
+function notStored (cacheStatus: string): string {
+  return cacheStatus.replace('; stored', '')
+}
+
 /** Largest error response kept whole to answer a leader's waiters. */
 const SHARE_MAX = 64 * 1024
 
@@ -399,7 +404,7 @@ class Forward implements ExchangeEvents {
     if (this.#phase === 'streaming' && !this.#clientGone) {
       this.#phase = 'answered'
       this.#ctx.bytes = this.#exchange.bytes
-      logDone(this.#rt, this.#ctx, this.#status, this.#cacheStatus, this.#kind())
+      logDone(this.#rt, this.#ctx, this.#status, stored ? this.#cacheStatus : notStored(this.#cacheStatus), this.#kind())
     }
   }
 
@@ -425,7 +430,7 @@ class Forward implements ExchangeEvents {
       this.#phase = 'answered'
       res.destroy()
       ctx.bytes = this.#exchange.bytes
-      logDone(rt, ctx, this.#status, this.#cacheStatus + '; detail=' + code, 'error')
+      logDone(rt, ctx, this.#status, notStored(this.#cacheStatus) + '; detail=' + code, 'error')
       return
     }
     this.#phase = 'answered'
