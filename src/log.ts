@@ -91,8 +91,9 @@ export function combinedLine (r: AccessLine, now: number): string {
 export function requestDebugLog (log: Logger): AccessLog {
   return (r: AccessLine) => {
     if (!log.isLevelEnabled('debug')) return
-    const upstream = r.upstreamMs === undefined ? 'not forwarded' : `upstream ${r.upstreamStatus ?? ''} in ${r.upstreamMs} ms`.replace('  ', ' ')
+    const ms = (n: number): string => `${Math.round(n * 10) / 10} ms`
+    const upstream = r.upstreamMs === undefined ? 'not forwarded' : `upstream ${r.upstreamStatus === undefined ? '' : `${r.upstreamStatus} `}in ${ms(r.upstreamMs)}`
     log.debug({ id: r.id, cache: r.cache, status: r.status, ms: r.ms, upstreamMs: r.upstreamMs, upstreamStatus: r.upstreamStatus },
-      `${r.method} ${r.url} → ${r.status} (${r.cache}; ${upstream}; ${r.ms} ms)`)
+      `${r.method} ${r.url} → ${r.status} (${r.cache}; ${upstream}; ${ms(r.ms)})`)
   }
 }
