@@ -13,7 +13,7 @@ import { SCHEMA, envName } from '../../src/config/schema.ts'
 import { defaultText } from '../../src/config/reference.ts'
 import { childEnv, within, tempFiles } from '../support.ts'
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../bin/freshgate.js', import.meta.url))
 /** Longest any one child process may take before it is killed and the test fails. */
 const CHILD_TIMEOUT = 15_000
 
