@@ -3,11 +3,13 @@
 // is needed and exits 1, before anything imports a .ts file (issue 12 #9, issue 9 #12).
 
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Origin, get } from '../proxy/harness.ts'
-import { tempFiles, within } from '../support.ts'
+import { childEnv, tempFiles, within } from '../support.ts'
 import { VERSION } from '../../src/version.ts'
 import { CHILD_TIMEOUT, LAUNCHER, runToEnd, startProxy } from './child.ts'
 
@@ -52,6 +54,18 @@ if (old === undefined) {
     t.same(await within(fg.exited, CHILD_TIMEOUT, 'exit'), [0, null], 'exit 0, not killed by the signal')
     t.match(fg.stderr(), /"signal":"SIGTERM".*draining/)
     t.match(fg.stderr(), /"msg":"stopped"/)
+  })
+
+  t.test('npx freshgate from the checkout is quiet: no EBADENGINE block (issue 12 #11)', async t => {
+    const npx = ['/usr/bin/npx', '/usr/local/bin/npx'].find(p => existsSync(p))
+    if (npx === undefined) return t.skip('no npx here')
+    // The old Node first on PATH, as on a machine whose system Node is older; a fresh npm cache,
+    // as on a first run (npx remembers the resolved package and checks engines only once).
+    const env = childEnv({ PATH: `${dirname(node)}:${process.env.PATH ?? ''}`, npm_config_cache: join(dirname(file('')), 'npm-cache') })
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const r = await promisify(execFile)(npx, ['--offline', 'freshgate', '--version'], { cwd: root, env, timeout: CHILD_TIMEOUT * 2 })
+    t.equal(r.stdout, `${VERSION}\n`)
+    t.notMatch(r.stderr, /EBADENGINE/, r.stderr)
   })
 
   t.test('without node@24 at hand: one line saying what is needed, exit 1', async t => {
