@@ -129,6 +129,8 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   const access = accessLogger(config)
   const debug = requestDebugLog(log)
   const accessLog: AccessLog = access === undefined ? debug : r => { access.log(r); debug(r) }
+  // Whatever ends the process (drain, drain timeout, a fatal error), the buffered lines go out first.
+  process.on('exit', () => access?.flush())
   let fg: Freshgate | undefined
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
@@ -159,12 +161,10 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
     log.info({ signal }, 'draining: no new connections, waiting for in-flight requests')
     const timer = setTimeout(() => {
       log.warn({ timeoutMs: config.shutdownTimeout }, 'drain timeout: exiting with requests in flight')
-      access?.flush()
       process.exit(0)
     }, config.shutdownTimeout)
     timer.unref()
     Promise.all([proxy.close(), admin?.close()]).finally(() => {
-      access?.flush()
       log.info('stopped')
       process.exit(0)
     })
