@@ -152,7 +152,8 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
     }
     log.info({ url: admin.url }, `admin listening on ${admin.url}`)
   }
-  void warnUnreachable(config, log)
+  // With workers, the primary warns once for all of them.
+  if (!cluster.isWorker) void warnUnreachable(config, log)
   started?.(proxy, admin)
   let stopping = false
   const stop = (signal: string): void => {
@@ -259,6 +260,7 @@ async function main (): Promise<void> {
     log.info({ workers: config.workers }, `starting ${config.workers} workers`)
     if (config.admin.enabled) log.warn('the admin listener is not started with workers > 1: each worker has its own cache (README "Operations")')
     runPrimary(config, log)
+    void warnUnreachable(config, log)
     return
   }
   await runProxy(config, sources, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)

@@ -43,6 +43,16 @@ t.test('an unreachable origin at start-up: one warning line, and freshgate keeps
   t.same(await within(fg.exited, CHILD_TIMEOUT, 'exit'), [0, null])
 })
 
+t.test('with workers, the unreachable-origin warning is still one line', async t => {
+  const origin = `http://127.0.0.1:${await closedPort()}`
+  const fg = await startProxy(t, ['--origin', origin, '--workers', '2', '--admin', 'false'])
+  await fg.waitFor(/freshgate listening on/, 'both workers', { times: 2 })
+  await fg.waitFor(/is not reachable/, 'the warning')
+  fg.process.kill('SIGTERM')
+  await within(fg.exited, CHILD_TIMEOUT, 'exit')
+  t.equal(fg.stderr().match(/is not reachable/g)?.length, 1, fg.stderr())
+})
+
 t.test('a reachable origin gives no warning', async t => {
   const o = await new Origin((_req, res) => res.end('ok')).start()
   t.teardown(() => o.close())
