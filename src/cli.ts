@@ -13,9 +13,9 @@ import { ConfigError } from './errors.ts'
 import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
-import { startAdmin, type Admin } from './admin/server.ts'
+import { startAdmin, adminRuntimeOf, type Admin } from './admin/server.ts'
 import { appLogger, accessLogger, requestDebugLog } from './log.ts'
-import type { AccessLog } from './proxy/handler.ts'
+import type { AccessLog } from './proxy/context.ts'
 import { demoInstructions, startDemoOrigin } from './demo/origin.ts'
 
 /** Exit code for a bad flag or configuration. */
@@ -135,7 +135,7 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
     // Without an admin listener nobody can read the metrics: skip measuring.
-    fg = await startProxy(config, { accessLog, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
+    fg = await startProxy(config, { accessLog, log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
   } catch (err) {
     cannotListen(err, config.host, config.port)
   }
@@ -146,7 +146,7 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   // one random worker, so the admin API runs only in single-process mode (README "Operations").
   if (config.admin.enabled && !cluster.isWorker) {
     try {
-      admin = await startAdmin(config, proxy, metrics)
+      admin = await startAdmin(config, adminRuntimeOf(proxy), metrics)
     } catch (err) {
       cannotListen(err, config.admin.host, config.admin.port)
     }

@@ -6,22 +6,10 @@
 import pino, { type Logger } from 'pino'
 import pretty from 'pino-pretty'
 import type { Config } from './config/schema.ts'
-import type { AccessLog, AccessRecord } from './proxy/handler.ts'
+import type { AccessLog, AccessRecord } from './proxy/context.ts'
 
 /** The most access-log lines a SIGKILL may lose: those of the last interval. */
 export const ACCESS_FLUSH_INTERVAL = 1000
-
-/** An access record with the fields the listener may add; each is optional and printed only when present. */
-export type AccessLine = AccessRecord & {
-  /** the client's address */
-  client?: string
-  /** "HTTP/1.1", "HTTP/2" */
-  protocol?: string
-  userAgent?: string
-  referer?: string
-  /** the status the origin answered, when the request went upstream */
-  upstreamStatus?: number
-}
 
 /** The application logger (stderr; human-readable when stderr is a terminal). */
 export function appLogger (config: Config): Logger {
@@ -76,12 +64,11 @@ function quoted (s: string): string {
 /**
  * One line in nginx's combined format with the Cache-Status member appended:
  * `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$cache"`.
- * Absent fields print as "-", as nginx does.
+ * Absent or empty fields print as "-", as nginx does.
  */
-export function combinedLine (r: AccessLine, now: number): string {
-  // node:http answers HTTP/1.x only; a record without `protocol` comes from that listener.
-  const request = `${r.method} ${r.url} ${r.protocol ?? 'HTTP/1.1'}`
-  return `${r.client ?? '-'} - - [${timeLocal(now)}] "${quoted(request)}" ${r.status} ${r.bytes} "${quoted(r.referer ?? '-')}" "${quoted(r.userAgent ?? '-')}" "${quoted(r.cache)}"\n`
+export function combinedLine (r: AccessRecord, now: number): string {
+  const request = `${r.method} ${r.url} ${r.protocol === '' ? '-' : r.protocol}`
+  return `${r.client === '' ? '-' : r.client} - - [${timeLocal(now)}] "${quoted(request)}" ${r.status} ${r.bytes} "${quoted(r.referer ?? '-')}" "${quoted(r.userAgent ?? '-')}" "${quoted(r.cache)}"\n`
 }
 
 /**
@@ -89,7 +76,7 @@ export function combinedLine (r: AccessLine, now: number): string {
  * member) and the upstream timing, read from the access record.
  */
 export function requestDebugLog (log: Logger): AccessLog {
-  return (r: AccessLine) => {
+  return (r: AccessRecord) => {
     if (!log.isLevelEnabled('debug')) return
     const ms = (n: number): string => `${Math.round(n * 10) / 10} ms`
     const upstream = r.upstreamMs === undefined ? 'not forwarded' : `upstream ${r.upstreamStatus === undefined ? '' : `${r.upstreamStatus} `}in ${ms(r.upstreamMs)}`
