@@ -169,3 +169,20 @@ t.test('starts, proxies a request, and exits 0 on SIGTERM', async t => {
   t.equal(signal, null, 'exited by itself, not by the signal')
   t.ok(stdout.includes('"/hello?x=1"'), 'the access log was flushed on the way out')
 })
+
+t.test('check-config accepts an empty section header, as config/freshgate.yaml says, and redacts the token (issue 12)', async t => {
+  const path = file('origin: http://127.0.0.1:3000\ncache:\n#  maxSize: 1MiB\nadmin:\n  token: s3cret\n')
+  const r = await run(['check-config', path])
+  t.equal(r.code, 0, 'exit code')
+  t.equal(r.stderr, `freshgate: ${path} is valid\n`)
+  const printed = JSON.parse(r.stdout) as { cache: { maxSize: number }, admin: { token: string } }
+  t.equal(printed.cache.maxSize, 256 * 1024 * 1024, 'the section keeps its defaults')
+  t.equal(printed.admin.token, '<redacted>')
+  t.notOk(r.stdout.includes('s3cret'), 'the token is printed nowhere')
+})
+
+t.test('--max-size 4MiB alone starts: the entry limit follows it (issue 12)', async t => {
+  const r = await run(['--origin', 'http://127.0.0.1:3000', '--max-size', '4MiB', '--print-config'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(JSON.parse(r.stdout), { cache: { maxSize: 4 * 1024 * 1024, maxEntrySize: 512 * 1024 } })
+})
