@@ -84,7 +84,7 @@ export function createProxy (config: Config, opts: StartOptions = {}): Proxy {
       legacyHandle(handler, built.request, hop, req, res)
     },
     upgrade (req, socket, head, tls) {
-      const hop = hopOf(socket, tls)
+      const hop = hopOf(socket as Socket, tls)
       const built = normalizeRequest(req, { tls, peer: hop.peer, trusted: hop.trusted }, { defaultAuthority })
       if ('refused' in built) {
         socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: ${built.refused.code.length + 1}\r\nx-freshgate-error: ${built.refused.code}\r\nconnection: close\r\n\r\n${built.refused.code}\n`)
