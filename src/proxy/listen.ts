@@ -116,8 +116,17 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
   h2c.on('session', onSession)
   h2c.on('request', (req, res) => handlers.request(req, h2Guarded(res), false))
   // One port, two protocols: the first bytes tell an HTTP/2 preface from an HTTP/1 request line.
-  const server = createNetServer({ pauseOnConnect: true }, socket => sniff(socket, config.maxHeaderSize, isH2 => {
-    (isH2 ? h2c : h1).emit('connection', socket)
+  const server = createNetServer({ pauseOnConnect: true }, socket => sniff(socket, (isH2, seen) => {
+    if (isH2) {
+      // node:http2 reads what is buffered on the socket before its own reads.
+      socket.unshift(seen)
+      h2c.emit('connection', socket)
+    } else {
+      // node:http reads the socket's handle directly, past the stream buffer: hand it the bytes.
+      h1.emit('connection', socket)
+      socket.emit('data', seen)
+      socket.resume()
+    }
   }))
   return {
     server,
@@ -137,7 +146,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
  * hands the socket on. A client that sends nothing is dropped after the header timeout's worth of
  * silence (10 s).
  */
-function sniff (socket: Socket, _max: number, hand: (isH2: boolean) => void): void {
+function sniff (socket: Socket, hand: (isH2: boolean, seen: Buffer) => void): void {
   let seen = Buffer.alloc(0)
   const timer = setTimeout(() => socket.destroy(), 10_000)
   const onData = (chunk: Buffer): void => {
@@ -149,8 +158,7 @@ function sniff (socket: Socket, _max: number, hand: (isH2: boolean) => void): vo
     socket.off('data', onData)
     socket.off('error', onError)
     socket.pause()
-    socket.unshift(seen)
-    hand(isPrefix)
+    hand(isPrefix, seen)
   }
   const onError = (): void => { clearTimeout(timer); socket.destroy() }
   socket.on('data', onData)
@@ -176,7 +184,11 @@ function guardResets (session: ServerHttp2Session, limit: number): void {
       const now = performance.now()
       if (now - windowStart > 1000) { windowStart = now; count = 0 }
       count++
-      if (count > limit && !session.destroyed) session.destroy(undefined, h2.NGHTTP2_ENHANCE_YOUR_CALM)
+      if (count > limit && !session.destroyed) {
+        // The code goes into the final GOAWAY; the error is also emitted on the session.
+        session.on('error', () => undefined)
+        session.destroy(new Error('rapid reset: too many stream resets'), h2.NGHTTP2_ENHANCE_YOUR_CALM)
+      }
     })
   })
 }

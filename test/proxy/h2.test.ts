@@ -1,0 +1,110 @@
+// HTTP/2 to clients in cleartext (h2c, prior knowledge) beside HTTP/1.1 on one port: bounds
+// advertised in SETTINGS, no connection-specific fields, rapid-reset protection.
+
+import t from 'tap'
+import { connect, constants, type ClientHttp2Session } from 'node:http2'
+import { setup, raw, get } from './harness.ts'
+
+async function open (url: string): Promise<ClientHttp2Session> {
+  const session = connect(url)
+  session.on('error', () => undefined)
+  await new Promise<void>((resolve, reject) => { session.once('remoteSettings', () => resolve()); session.once('error', reject) })
+  return session
+}
+
+async function fetch2 (session: ClientHttp2Session, path: string): Promise<{ status: number, headers: Record<string, unknown>, body: string }> {
+  const stream = session.request({ ':path': path })
+  return await new Promise((resolve, reject) => {
+    let headers: Record<string, unknown> = {}
+    let body = ''
+    stream.on('response', h => { headers = h })
+    stream.setEncoding('utf8')
+    stream.on('data', (c: string) => { body += c })
+    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }))
+    stream.on('error', reject)
+  })
+}
+
+t.test('h2c with prior knowledge and HTTP/1.1 share the port and the cache', async t => {
+  const { origin, proxy } = await setup(t, (_req, res) => { res.setHeader('cache-control', 'max-age=60'); res.end('shared') }, { 'http2.cleartext': true })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  const first = await fetch2(session, '/x')
+  t.equal(first.status, 200, 'HTTP/2 answers')
+  t.equal(first.body, 'shared')
+  const h1 = await raw(proxy.url, `GET /x HTTP/1.1\r\nHost: ${new URL(proxy.url).host}\r\nConnection: close\r\n\r\n`, /shared/)
+  t.match(h1, /^HTTP\/1\.1 200 /, 'HTTP/1.1 answers on the same port')
+  t.match(h1, /cache-status: freshgate; hit/i, 'from the entry HTTP/2 stored')
+  t.equal(origin.count('/x'), 1)
+})
+
+t.test('without --h2c an HTTP/2 preface gets no HTTP/2', async t => {
+  const { proxy } = await setup(t, (_req, res) => { res.end('x') }, { 'http2.cleartext': false })
+  const reply = await raw(proxy.url, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', /HTTP\/1\.1 \d{3}/)
+  t.match(reply, /^HTTP\/1\.1 (400|505) /, 'answered as a bad HTTP/1 request')
+})
+
+t.test('SETTINGS carry the configured bounds', async t => {
+  const { proxy } = await setup(t, (_req, res) => { res.end('x') }, { 'http2.cleartext': true, 'http2.maxConcurrentStreams': 7, 'http2.initialWindowSize': 131072, maxHeaderSize: 8192 })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  t.equal(session.remoteSettings.maxConcurrentStreams, 7, 'max concurrent streams')
+  t.equal(session.remoteSettings.initialWindowSize, 131072, 'initial window size')
+  t.equal(session.remoteSettings.maxHeaderListSize, 8192, 'max header list size from maxHeaderSize')
+})
+
+t.test('responses over HTTP/2 carry no connection-specific fields', async t => {
+  const { proxy } = await setup(t, (_req, res) => {
+    res.writeHead(200, { connection: 'x-hop, keep-alive', 'keep-alive': 'timeout=5', 'x-hop': '1', 'transfer-encoding': 'chunked', upgrade: 'foo' })
+    res.end('body')
+  }, { 'http2.cleartext': true })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  const r = await fetch2(session, '/c')
+  t.equal(r.status, 200, 'the response is delivered (node:http2 would refuse to send these fields)')
+  t.equal(r.body, 'body')
+  for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'x-hop']) t.equal(r.headers[name], undefined, `${name} is absent`)
+})
+
+t.test('rapid reset: a client that opens and cancels streams in a loop gets GOAWAY', async t => {
+  const { origin, proxy } = await setup(t, (_req, res) => { setTimeout(() => res.end('slow'), 50) }, { 'http2.cleartext': true, 'http2.maxResets': 50, 'http2.maxConcurrentStreams': 1000 })
+  const session = await open(proxy.url)
+  t.teardown(() => session.destroy())
+  const goaway = new Promise<number>(resolve => session.once('goaway', code => resolve(code)))
+  const closed = new Promise<void>(resolve => session.once('close', () => resolve()))
+  let sent = 0
+  // Bounded: at most 500 streams; the guard should trip after 50 within a second.
+  for (; sent < 500 && !session.closed && !session.destroyed; sent++) {
+    const s = session.request({ ':path': `/r${sent}` })
+    s.on('error', () => undefined)
+    s.close(constants.NGHTTP2_CANCEL)
+    if (sent % 20 === 19) await new Promise(resolve => setImmediate(resolve))
+  }
+  const code = await Promise.race([goaway, new Promise<number>(resolve => setTimeout(() => resolve(-1), 5000))])
+  t.equal(code, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY with ENHANCE_YOUR_CALM')
+  await Promise.race([closed, new Promise(resolve => setTimeout(resolve, 5000))])
+  t.ok(session.closed || session.destroyed, 'the connection is closed')
+  t.ok(origin.count() < 500, `the origin saw fewer requests than were opened (${origin.count()} of ${sent})`)
+  const after = await get(proxy.url + '/ok')
+  t.equal(after.status, 200, 'other clients are still served')
+})
+
+t.test('a well-behaved client that cancels a few streams keeps its connection', async t => {
+  const { proxy } = await setup(t, (_req, res) => { setTimeout(() => res.end('slow'), 20) }, { 'http2.cleartext': true, 'http2.maxResets': 50 })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  for (let i = 0; i < 10; i++) {
+    const s = session.request({ ':path': `/c${i}` })
+    s.on('error', () => undefined)
+    s.close(constants.NGHTTP2_CANCEL)
+  }
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal((await fetch2(session, '/fine')).status, 200, 'the session still serves requests')
+})
+
+t.test('Upgrade: h2c over HTTP/1.1 is not honoured: the request is served as HTTP/1.1', async t => {
+  const { origin, proxy } = await setup(t, (_req, res) => { res.end('plain') }, { 'http2.cleartext': true })
+  const reply = await raw(proxy.url, 'GET /u HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n', /plain/)
+  t.match(reply, /^HTTP\/1\.1 200 /, 'a plain 200, no 101')
+  t.equal(origin.seen[0]?.headers.upgrade, undefined, 'Upgrade is not forwarded')
+})
