@@ -193,8 +193,8 @@ function guardResets (session: ServerHttp2Session, limit: number): void {
   })
 }
 
-/** Drops connection-specific fields an HTTP/2 response must not carry (RFC 9113 §8.2.2). */
-function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
+/** Drops connection-specific fields an HTTP/2 response must not carry (RFC 9113 §8.2.2); returns `res`, patched. */
+export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
   const setHeader = res.setHeader.bind(res)
   const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse
   res.setHeader = (name: string, value: number | string | readonly string[]) => H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, value)

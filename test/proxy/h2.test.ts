@@ -2,7 +2,9 @@
 // advertised in SETTINGS, no connection-specific fields, rapid-reset protection.
 
 import t from 'tap'
-import { connect, constants, type ClientHttp2Session } from 'node:http2'
+import { connect, constants, createServer, type ClientHttp2Session } from 'node:http2'
+import type { AddressInfo } from 'node:net'
+import { h2Guarded } from '../../src/proxy/listen.ts'
 import { setup, raw, get } from './harness.ts'
 
 async function open (url: string): Promise<ClientHttp2Session> {
@@ -107,4 +109,25 @@ t.test('Upgrade: h2c over HTTP/1.1 is not honoured: the request is served as HTT
   const reply = await raw(proxy.url, 'GET /u HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n', /plain/)
   t.match(reply, /^HTTP\/1\.1 200 /, 'a plain 200, no 101')
   t.equal(origin.seen[0]?.headers.upgrade, undefined, 'Upgrade is not forwarded')
+})
+
+t.test('h2Guarded: a response that sets connection-specific fields is still sent, without them', async t => {
+  const server = createServer((_req, res) => {
+    const guarded = h2Guarded(res)
+    guarded.setHeader('Connection', 'close')
+    guarded.setHeader('x-kept', '1')
+    guarded.writeHead(200, ['keep-alive', 'timeout=5', 'transfer-encoding', 'chunked', 'x-also', '2'])
+    guarded.end('ok')
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const session = await open(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  t.teardown(() => session.close())
+  const r = await fetch2(session, '/')
+  t.equal(r.status, 200, 'node:http2 would throw ERR_HTTP2_INVALID_CONNECTION_HEADERS without the guard')
+  t.equal(r.headers.connection, undefined)
+  t.equal(r.headers['keep-alive'], undefined)
+  t.equal(r.headers['transfer-encoding'], undefined)
+  t.equal(r.headers['x-kept'], '1', 'other fields set with setHeader pass')
+  t.equal(r.headers['x-also'], '2', 'other fields given to writeHead pass')
 })
