@@ -13,7 +13,9 @@ import { Agent, request } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import { checkListenConfig } from '../../src/proxy/listen.ts'
 import { ConfigError } from '../../src/errors.ts'
-import { setup } from './harness.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setup, startFreshgate } from './harness.ts'
 
 /** Writes a fresh self-signed certificate for localhost/127.0.0.1 into dir (overwriting). */
 function makeCert (dir: string, cn: string): { cert: string, key: string } {
@@ -117,4 +119,35 @@ t.test('tls.cert and tls.key go together, and must be readable', async t => {
   t.equal(only({ 'tls.key': '/x/key.pem' }), 'tls.cert', 'when only tls.key is set → should name tls.cert')
   t.equal(only({ 'tls.cert': '/nonexistent/cert.pem', 'tls.key': '/nonexistent/key.pem' }), 'tls.cert', 'when the file cannot be read → should name it')
   t.equal(only({}), 'accepted', 'when neither is set → should accept (cleartext)')
+})
+
+t.test('TLS: an HTTP/1.1 upgrade over TLS is tunnelled to the origin', async t => {
+  const files = makeCert(certDir(t), 'one')
+  const forwarded: string[] = []
+  // An origin that switches to an echo of raw bytes.
+  const server = createServer()
+  server.on('upgrade', (req, socket) => {
+    forwarded.push(String(req.headers.forwarded))
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n')
+    socket.pipe(socket)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const proxy = await startFreshgate(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { 'tls.cert': files.cert, 'tls.key': files.key })
+  t.teardown(() => proxy.fg.close())
+  const p = new URL(proxy.url)
+  const socket = tlsConnect({ host: p.hostname, port: Number(p.port), ca: readFileSync(files.cert), ALPNProtocols: ['http/1.1'] })
+  t.teardown(() => socket.destroy())
+  let text = ''
+  socket.setEncoding('utf8')
+  socket.on('data', (c: string) => { text += c })
+  await new Promise<void>(resolve => socket.once('secureConnect', () => resolve()))
+  socket.write(`GET /e HTTP/1.1\r\nHost: ${p.host}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`)
+  const deadline = Date.now() + 3000
+  while (!text.includes('\r\n\r\n') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+  t.match(text, /^HTTP\/1\.1 101 /, 'the 101 comes back over TLS')
+  socket.write('ping')
+  while (!text.endsWith('ping') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+  t.ok(text.endsWith('ping'), 'bytes flow both ways')
+  t.match(forwarded[0], /proto=https/, 'the origin is told the client used https')
 })
