@@ -92,8 +92,10 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
       minVersion: 'TLSv1.2',
       settings,
       maxHeaderSize: config.maxHeaderSize,
-      http1Options: h1Options
+      http1Options: { keepAliveTimeout: h1Options.keepAliveTimeout }
     } as Parameters<typeof createSecureServer>[0])
+    // node:http reads these from the server object for HTTP/1 connections; http1Options does not carry them.
+    Object.assign(server, { maxHeaderSize: h1Options.maxHeaderSize, shouldUpgradeCallback: h1Options.shouldUpgradeCallback })
     server.on('session', onSession)
     server.on('request', (req, res) => handlers.request(req, h2Guarded(res), true))
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.upgrade(req, socket, head, true))
