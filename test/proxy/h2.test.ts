@@ -131,3 +131,28 @@ t.test('h2Guarded: a response that sets connection-specific fields is still sent
   t.equal(r.headers['x-kept'], '1', 'other fields set with setHeader pass')
   t.equal(r.headers['x-also'], '2', 'other fields given to writeHead pass')
 })
+
+t.test('HTTP/2: :authority is validated and must agree with Host', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => { res.end(`at ${String(req.headers.host)}${req.url}`) }, { 'http2.cleartext': true })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  const ask = async (headers: Record<string, string>): Promise<{ status: number, body: string }> => {
+    const stream = session.request({ ':path': '/x/../p', ...headers })
+    return await new Promise((resolve, reject) => {
+      let status = 0
+      let body = ''
+      stream.on('response', h => { status = Number(h[':status']) })
+      stream.setEncoding('utf8')
+      stream.on('data', (c: string) => { body += c })
+      stream.on('end', () => resolve({ status, body }))
+      stream.on('error', reject)
+    })
+  }
+  t.same(await ask({ ':authority': 'A.example' }), { status: 200, body: 'at a.example/p' }, ':authority lowercased, path normalised')
+  t.equal((await ask({ ':authority': 'a.example', host: 'b.example' })).status, 400, ':authority and Host differ → 400')
+  // nghttp2 itself resets a stream whose :authority holds "/"; freshgate answers 400 to the rest.
+  const invalid = await ask({ ':authority': 'a.example/../b.example' }).then(r => r.status, () => 'reset')
+  t.ok(invalid === 400 || invalid === 'reset', `an invalid :authority is refused (${invalid})`)
+  t.equal((await ask({ ':authority': 'a.example:99999' }).then(r => r.status, () => 'reset')), 400, 'a port past 65535 in :authority → 400')
+  t.equal(origin.count(), 1, 'only the valid request reached the origin')
+})

@@ -3,6 +3,7 @@
 
 import t from 'tap'
 import { normalizeRequest, normalizePath, parseAuthority, type NodeRequestLike, type ConnectionFacts } from '../../src/proxy/request.ts'
+import { setup, get, raw } from './harness.ts'
 
 const PLAIN: ConnectionFacts = { tls: false, peer: '127.0.0.1', trusted: false }
 const SETTINGS = { defaultAuthority: 'origin.example:3000' }
@@ -122,4 +123,43 @@ t.test('normalizeRequest: fields, version and address', async t => {
   t.equal(got.request.httpVersion, '2', 'when HTTP/2 → should say version 2')
   t.equal(got.request.clientAddress, '10.0.0.7', 'when the peer is IPv4-mapped → should unmap it')
   t.equal(got.request.method, 'GET', 'should keep the method')
+})
+
+t.test('end to end: a bad or repeated Host gets 400 and never reaches the origin or the cache', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => { res.setHeader('cache-control', 'max-age=60'); res.end(`body of ${req.url}`) })
+  const host = new URL(proxy.url).host
+  const bad = ['site/echo/home', 'a.example?x', 'a.example#x', 'a b', 'user@a.example', 'a.example/../b.example']
+  for (const h of bad) {
+    const reply = await raw(proxy.url, `GET /echo/evil HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`, /\r\n\r\n[\s\S]*\n/)
+    t.match(reply, /^HTTP\/1\.1 400 [\s\S]*FG_BAD_HOST/, `Host: ${h} → 400 FG_BAD_HOST`)
+  }
+  const twice = await raw(proxy.url, `GET /echo/evil HTTP/1.1\r\nHost: ${host}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, /\r\n\r\n[\s\S]*\n/)
+  t.match(twice, /^HTTP\/1\.1 400 [\s\S]*FG_BAD_HOST/, 'two Host fields → 400 FG_BAD_HOST')
+  t.equal(origin.count(), 0, 'none reached the origin')
+  const home = await get(`${proxy.url}/echo/home`)
+  t.equal(home.body, 'body of /echo/home', 'the real page is the origin\'s, not an attacker\'s')
+})
+
+t.test('end to end: path tricks cannot reach an uncached route through the cache', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => { res.setHeader('cache-control', 'public, max-age=60'); res.end(`private ${req.url}`) }, {
+    routes: [{ prefix: '/private/', cache: { enabled: false } }]
+  })
+  for (const path of ['/x/../private/me', '//private/me', '/private%2fme', '/./private/me', '/%2e%2e/private/me']) {
+    const before = origin.count()
+    const r = await raw(proxy.url, `GET ${path} HTTP/1.1\r\nHost: ${new URL(proxy.url).host}\r\nConnection: close\r\n\r\n`, /private \/private\/me/)
+    t.match(r, /cache-status: freshgate; fwd=bypass/i, `${path} matches the uncached route`)
+    t.equal(origin.count(), before + 1, `${path} goes to the origin`)
+    t.equal(origin.seen.at(-1)!.url, '/private/me', `${path} is sent upstream normalised`)
+  }
+})
+
+t.test('end to end: an absolute-form target\'s authority is the key, not Host', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => { res.setHeader('cache-control', 'max-age=60'); res.end(`for ${String(req.headers.host)}`) })
+  const a = await raw(proxy.url, 'GET http://a.example/p HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n', /for \S+/)
+  t.match(a, /for a\.example/, 'the origin is asked for the target\'s authority')
+  const b = await raw(proxy.url, 'GET /p HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n', /for \S+/)
+  t.match(b, /for b\.example/, 'b.example is not served a.example\'s entry')
+  t.equal(origin.count('/p'), 2)
+  const ftp = await raw(proxy.url, 'GET ftp://a.example/p HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n', /\r\n\r\n[\s\S]*\n/)
+  t.match(ftp, /^HTTP\/1\.1 400 [\s\S]*FG_BAD_REQUEST/, 'a non-http scheme → 400')
 })
