@@ -7,7 +7,7 @@ import {
   createServer as createH2Server, createSecureServer, constants as h2, type Http2ServerRequest, type Http2ServerResponse,
   type Http2Server, type Http2SecureServer, type ServerHttp2Session, type Settings
 } from 'node:http2'
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
 import type { Duplex } from 'node:stream'
 import type { Config } from '../config/schema.ts'
@@ -47,8 +47,18 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
  */
 const H2_FORBIDDEN: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
 
-/** Start-up checks the schema cannot express: both TLS files or neither, and readable. */
+/**
+ * Start-up checks the schema cannot express: trustProxy entries are addresses or CIDR ranges;
+ * both TLS files or neither, and readable. Throws ConfigError naming the key.
+ */
 export function checkListenConfig (config: Config): void {
+  for (const entry of config.trustProxy) {
+    const [addr, bits, extra] = entry.split('/')
+    const family = isIP(addr ?? '')
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32)))) {
+      throw new ConfigError('trustProxy', entry, 'an IPv4/IPv6 address or CIDR range such as "10.0.0.0/8"')
+    }
+  }
   if ((config.tls.cert === undefined) !== (config.tls.key === undefined)) {
     const missing = config.tls.cert === undefined ? 'tls.cert' : 'tls.key'
     throw new ConfigError(missing, undefined, `a PEM file path: tls.cert and tls.key are set together (--tls-cert, --tls-key)`)

@@ -110,7 +110,7 @@ t.test('reloadTls: new connections get the new certificate, an open connection k
   t.equal(new X509Certificate((old.socket as TLSSocket).getPeerX509Certificate()!.raw).subject, 'CN=one', 'and keeps its certificate')
 })
 
-t.test('tls.cert and tls.key go together, and must be readable', async t => {
+t.test('start-up checks: tls.cert and tls.key go together and must be readable; trustProxy entries are addresses', async t => {
   const base = { origin: 'http://127.0.0.1:1', port: 0 }
   const only = (flags: Record<string, unknown>): unknown => {
     try { checkListenConfig(loadConfig({ flags: { ...base, ...flags } })); return 'accepted' } catch (err) { return err instanceof ConfigError ? err.key : err }
@@ -119,6 +119,9 @@ t.test('tls.cert and tls.key go together, and must be readable', async t => {
   t.equal(only({ 'tls.key': '/x/key.pem' }), 'tls.cert', 'when only tls.key is set → should name tls.cert')
   t.equal(only({ 'tls.cert': '/nonexistent/cert.pem', 'tls.key': '/nonexistent/key.pem' }), 'tls.cert', 'when the file cannot be read → should name it')
   t.equal(only({}), 'accepted', 'when neither is set → should accept (cleartext)')
+  t.equal(only({ trustProxy: '10.0.0.0/33' }), 'trustProxy', 'when a trustProxy range is invalid → should name trustProxy')
+  t.equal(only({ trustProxy: 'proxy.example' }), 'trustProxy', 'when a trustProxy entry is a name → should name trustProxy')
+  t.equal(only({ trustProxy: '10.0.0.0/8,::1' }), 'accepted', 'when trustProxy holds a range and an address → should accept')
 })
 
 t.test('TLS: an HTTP/1.1 upgrade over TLS is tunnelled to the origin', async t => {
