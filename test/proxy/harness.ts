@@ -117,7 +117,8 @@ export async function h2get (url: string, opts: { method?: string, headers?: Rec
   const headers: Record<string, string> = { ':method': opts.method ?? 'GET', ':path': u.pathname + u.search }
   for (const [k, v] of Object.entries(opts.headers ?? {})) {
     if (k.toLowerCase() === 'host') headers[':authority'] = v
-    else headers[k.toLowerCase()] = v
+    // RFC 9113 §8.2.1: no surrounding whitespace in HTTP/2 field values (nghttp2 drops such fields).
+    else headers[k.toLowerCase()] = v.trim()
   }
   const stream = session.request(headers, { endStream: opts.body === undefined })
   if (opts.body !== undefined) stream.end(opts.body)
