@@ -211,6 +211,13 @@ export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
   const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse
   res.setHeader = (name: string, value: number | string | readonly string[]) => H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, value)
   res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status, ...rest.map(withoutForbidden))) as Http2ServerResponse['writeHead']
+  // Cutting a response short must not look like its end: node resets the stream with NO_ERROR,
+  // which a client may take for a complete body. INTERNAL_ERROR says it is not (RFC 9113 §8.1).
+  const destroy = res.destroy.bind(res)
+  res.destroy = (err?: Error) => {
+    if (!res.writableEnded && !res.stream.destroyed) res.stream.close(h2.NGHTTP2_INTERNAL_ERROR)
+    return destroy(err)
+  }
   return res
 }
 

@@ -20,6 +20,11 @@ export interface ProxyRequest {
   clientAddress: string
   /** protocol version for Via: "1.0", "1.1" or "2" */
   httpVersion: string
+  /**
+   * A request body follows. HTTP/1.1: Content-Length above 0 or Transfer-Encoding (RFC 9112 §6.3);
+   * HTTP/2: the HEADERS frame did not end the stream (RFC 9113 §8.1), with or without Content-Length.
+   */
+  hasBody: boolean
 }
 
 /** The parts of a node:http IncomingMessage or node:http2 Http2ServerRequest the listener reads. */
@@ -30,6 +35,8 @@ export interface NodeRequestLike {
   headers: IncomingHttpHeaders
   /** name, value, name, value…; repeated fields stay separate here, unlike `headers` */
   rawHeaders: string[]
+  /** HTTP/2 only: the stream, whose `endAfterHeaders` says no body follows */
+  stream?: { endAfterHeaders: boolean }
 }
 
 /** What the listener knows about the connection a request arrived on. */
@@ -205,9 +212,16 @@ export function normalizeRequest (req: NodeRequestLike, conn: ConnectionFacts, s
       target,
       headers,
       clientAddress: unmapAddress(conn.peer),
-      httpVersion: h2 ? '2' : req.httpVersion
+      httpVersion: h2 ? '2' : req.httpVersion,
+      hasBody: h2 ? req.stream?.endAfterHeaders === false : hasBody1(req.headers)
     }
   }
+}
+
+/** HTTP/1.1 framing says a body follows (RFC 9112 §6.3). */
+function hasBody1 (headers: IncomingHttpHeaders): boolean {
+  const cl = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
 }
 
 /** https behind freshgate's own TLS; a trusted peer's first X-Forwarded-Proto member when it is http or https. */

@@ -123,6 +123,8 @@ function legacyHandle (handler: ProxyHandler, preq: ProxyRequest, hop: Hop, req:
   const fields = forwardedFields(preq, hop)
   for (const [name, value] of Object.entries(fields)) if (name !== 'x-forwarded-for') headers[name] = value
   if (hop.trusted && preq.headers['x-forwarded-for'] !== undefined) headers['x-forwarded-for'] = preq.headers['x-forwarded-for']
+  // The handler looks for Content-Length or Transfer-Encoding; an HTTP/2 body may have neither.
+  if (preq.hasBody && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked'
   Object.defineProperty(req, 'url', { value: preq.target, writable: true, configurable: true })
   Object.defineProperty(req, 'headers', { value: headers, writable: true, configurable: true })
   handler.handle(req as IncomingMessage, res as ServerResponse)

@@ -156,3 +156,14 @@ t.test('HTTP/2: :authority is validated and must agree with Host', async t => {
   t.equal((await ask({ ':authority': 'a.example:99999' }).then(r => r.status, () => 'reset')), 400, 'a port past 65535 in :authority → 400')
   t.equal(origin.count(), 1, 'only the valid request reached the origin')
 })
+
+t.test('HTTP/2: a response cut mid-body is reset with an error, never ended cleanly', async t => {
+  const { proxy } = await setup(t, (_req, res) => {
+    res.writeHead(200, { 'content-length': '10', 'cache-control': 'max-age=60' })
+    res.write('half')
+  }, { 'http2.cleartext': true, 'timeouts.body': '300ms' })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  const outcome = await fetch2(session, '/cut').then(r => `ended cleanly with ${JSON.stringify(r.body)}`, (err: { code?: string }) => String(err.code))
+  t.equal(outcome, 'ERR_HTTP2_STREAM_ERROR', 'the client sees a stream error')
+})

@@ -163,3 +163,13 @@ t.test('end to end: an absolute-form target\'s authority is the key, not Host', 
   const ftp = await raw(proxy.url, 'GET ftp://a.example/p HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n', /\r\n\r\n[\s\S]*\n/)
   t.match(ftp, /^HTTP\/1\.1 400 [\s\S]*FG_BAD_REQUEST/, 'a non-http scheme → 400')
 })
+
+t.test('normalizeRequest: hasBody', async t => {
+  const body = (req: NodeRequestLike): boolean | string => { const r = normalizeRequest(req, PLAIN, SETTINGS); return 'request' in r ? r.request.hasBody : 'refused' }
+  t.equal(body(h1('/', [['Host', 'a.example']])), false, 'when HTTP/1.1 sends no framing fields → should have no body')
+  t.equal(body(h1('/', [['Host', 'a.example'], ['Content-Length', '0']])), false, 'when Content-Length is 0 → should have no body')
+  t.equal(body(h1('/', [['Host', 'a.example'], ['Content-Length', '5']])), true, 'when Content-Length is 5 → should have a body')
+  t.equal(body(h1('/', [['Host', 'a.example'], ['Transfer-Encoding', 'chunked']])), true, 'when chunked → should have a body')
+  t.equal(body({ ...h2('/', 'a.example'), stream: { endAfterHeaders: false } }), true, 'when HTTP/2 HEADERS did not end the stream → should have a body, without Content-Length')
+  t.equal(body({ ...h2('/', 'a.example'), stream: { endAfterHeaders: true } }), false, 'when HTTP/2 HEADERS ended the stream → should have no body')
+})
