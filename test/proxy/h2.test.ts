@@ -167,3 +167,21 @@ t.test('HTTP/2: a response cut mid-body is reset with an error, never ended clea
   const outcome = await fetch2(session, '/cut').then(r => `ended cleanly with ${JSON.stringify(r.body)}`, (err: { code?: string }) => String(err.code))
   t.equal(outcome, 'ERR_HTTP2_STREAM_ERROR', 'the client sees a stream error')
 })
+
+t.test('HTTP/2: a request body without Content-Length reaches the origin', async t => {
+  const { origin, proxy } = await setup(t, (_req, res, body) => { res.end(`got ${body.length}`) }, { 'http2.cleartext': true })
+  const session = await open(proxy.url)
+  t.teardown(() => session.close())
+  const stream = session.request({ ':method': 'POST', ':path': '/upload' })
+  stream.write('a'.repeat(1000))
+  stream.end('b'.repeat(1000))
+  const reply = await new Promise<string>((resolve, reject) => {
+    let body = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (c: string) => { body += c })
+    stream.on('end', () => resolve(body))
+    stream.on('error', reject)
+  })
+  t.equal(reply, 'got 2000', 'the origin got the whole body')
+  t.equal(origin.seen[0]!.body.length, 2000)
+})

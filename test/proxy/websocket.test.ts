@@ -162,3 +162,13 @@ t.test('shutdown closes open tunnels within the drain timeout', async t => {
   t.ok(Date.now() - start < 2500, `closed within the drain timeout (${Date.now() - start} ms)`)
   t.equal(proxy.fg.tunnels.count, 0)
 })
+
+t.test('with h2c on, WebSocket upgrades still work on the shared port', async t => {
+  const origin = await echoOrigin(t)
+  const proxy = await proxyFor(t, origin.url, { 'http2.cleartext': true })
+  const ws = await openWs(wsUrl(proxy.url, '/echo'))
+  ws.send('through the sniffer')
+  t.equal(await next(ws), 'through the sniffer')
+  ws.close()
+  await closed(ws)
+})
