@@ -67,6 +67,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'http2.cleartext', type: 'boolean', flag: 'h2c', default: false, doc: 'Accept HTTP/2 with prior knowledge (h2c) on the cleartext listener; HTTP/1.1 keeps working on the same port' },
   { key: 'http2.maxConcurrentStreams', type: 'integer', flag: 'h2-max-streams', default: 100, min: 1, max: 10000, doc: 'Most concurrent HTTP/2 streams per client connection' },
   { key: 'http2.initialWindowSize', type: 'bytes', flag: 'h2-window', default: 65535, min: 1024, max: 2147483647, doc: 'HTTP/2 initial flow-control window per stream' },
+  { key: 'http2.idleTimeout', type: 'duration', flag: 'h2-idle-timeout', default: 75_000, min: 1, doc: 'An HTTP/2 client connection with no open stream for this long is closed with GOAWAY' },
   { key: 'http2.maxResets', type: 'integer', flag: 'h2-max-resets', default: 100, min: 1, max: 100000, doc: 'Stream resets a client may cause per second on one connection before it gets GOAWAY (rapid-reset protection)' },
   { key: 'websocket.idleTimeout', type: 'duration', flag: 'ws-idle-timeout', default: 60_000, min: 1, doc: 'Idle time after which a WebSocket (or other upgraded) tunnel is closed' },
   { key: 'websocket.maxTunnels', type: 'integer', flag: 'ws-max-tunnels', default: 1024, min: 0, max: 1000000, doc: 'Most open upgrade tunnels; more are refused with 503 FG_UPSTREAM_BUSY (0: upgrades refused)' },
@@ -127,7 +128,7 @@ export interface Config {
   maxHeaderSize: number
   trustProxy: string[]
   tls: { cert: string | undefined, key: string | undefined }
-  http2: { cleartext: boolean, maxConcurrentStreams: number, initialWindowSize: number, maxResets: number }
+  http2: { cleartext: boolean, maxConcurrentStreams: number, initialWindowSize: number, idleTimeout: number, maxResets: number }
   websocket: { idleTimeout: number, maxTunnels: number }
   cache: {
     maxSize: number
@@ -160,7 +161,7 @@ export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
   'upstream.keepAliveTimeout', 'upstream.allowH2', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
   'log.access', 'log.accessSample', 'trustProxy', 'tls.cert', 'tls.key', 'http2.cleartext', 'http2.maxConcurrentStreams',
-  'http2.initialWindowSize', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels'
+  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels'
 ])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */

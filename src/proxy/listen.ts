@@ -86,6 +86,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
     sessions.add(session)
     session.once('close', () => sessions.delete(session))
     guardResets(session, config.http2.maxResets)
+    closeWhenIdle(session, config.http2.idleTimeout)
   }
   const h1Options = {
     maxHeaderSize: config.maxHeaderSize,
@@ -203,6 +204,20 @@ function guardResets (session: ServerHttp2Session, limit: number): void {
       }
     })
   })
+}
+
+/** Closes (GOAWAY, then the connection) a session that has had no open stream for `ms`. */
+function closeWhenIdle (session: ServerHttp2Session, ms: number): void {
+  let open = 0
+  let timer: NodeJS.Timeout | undefined
+  const arm = (): void => { timer = setTimeout(() => { if (open === 0 && !session.closed) session.close() }, ms); timer.unref() }
+  session.on('stream', stream => {
+    open++
+    clearTimeout(timer)
+    stream.once('close', () => { if (--open === 0 && !session.closed) arm() })
+  })
+  session.once('close', () => clearTimeout(timer))
+  arm()
 }
 
 /** Drops connection-specific fields an HTTP/2 response must not carry (RFC 9113 §8.2.2); returns `res`, patched. */

@@ -185,3 +185,14 @@ t.test('HTTP/2: a request body without Content-Length reaches the origin', async
   t.equal(reply, 'got 2000', 'the origin got the whole body')
   t.equal(origin.seen[0]!.body.length, 2000)
 })
+
+t.test('HTTP/2: a connection idle for http2.idleTimeout is closed, a busy one is not', async t => {
+  const { proxy } = await setup(t, (_req, res) => { setTimeout(() => res.end('slow'), 400) }, { 'http2.cleartext': true, 'http2.idleTimeout': '200ms' })
+  const session = await open(proxy.url)
+  t.teardown(() => session.destroy())
+  const goaway = new Promise<void>(resolve => session.once('goaway', () => resolve()))
+  t.equal((await fetch2(session, '/slow')).body, 'slow', 'a 400 ms response on a 200 ms idle timeout completes')
+  const start = Date.now()
+  await Promise.race([goaway, new Promise(resolve => setTimeout(resolve, 3000))])
+  t.ok(Date.now() - start < 2000, 'GOAWAY soon after the last stream closed')
+})
