@@ -108,7 +108,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
     // node:http reads these from the server object for HTTP/1 connections; http1Options does not carry them.
     Object.assign(server, { maxHeaderSize: h1Options.maxHeaderSize, shouldUpgradeCallback: h1Options.shouldUpgradeCallback })
     server.on('session', onSession)
-    server.on('request', (req, res) => handlers.request(req, h2Guarded(res), true))
+    server.on('request', (req, res) => { if (live(req)) handlers.request(req, isH2(req) ? h2Guarded(res as Http2ServerResponse) : res, true) })
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.upgrade(req, socket, head, true))
     return {
       server,
@@ -127,7 +127,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
 
   const h2c: Http2Server = createH2Server({ settings, maxHeaderSize: config.maxHeaderSize } as Parameters<typeof createH2Server>[0])
   h2c.on('session', onSession)
-  h2c.on('request', (req, res) => handlers.request(req, h2Guarded(res), false))
+  h2c.on('request', (req, res) => { if (live(req)) handlers.request(req, h2Guarded(res), false) })
   // One port, two protocols: the first bytes tell an HTTP/2 preface from an HTTP/1 request line.
   const server = createNetServer({ pauseOnConnect: true }, socket => sniff(socket, (isH2, seen) => {
     if (isH2) {
@@ -179,6 +179,18 @@ function sniff (socket: Socket, hand: (isH2: boolean, seen: Buffer) => void): vo
   socket.resume()
 }
 
+function isH2 (req: ClientRequest): req is Http2ServerRequest {
+  return 'stream' in req
+}
+
+/**
+ * False for an HTTP/2 request whose stream the client already reset: nobody is left to answer,
+ * and starting upstream work for it is what a rapid-reset attack wants.
+ */
+function live (req: ClientRequest): boolean {
+  return !isH2(req) || (!req.stream.destroyed && !req.stream.closed)
+}
+
 /** `Upgrade: h2c` (only that protocol): not tunnelled, the request is served as HTTP/1.1. */
 function isH2cUpgrade (req: IncomingMessage): boolean {
   return /^\s*h2c\s*$/i.test(req.headers.upgrade ?? '')
@@ -226,6 +238,17 @@ export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
   const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse
   res.setHeader = (name: string, value: number | string | readonly string[]) => H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, value)
   res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status, ...rest.map(withoutForbidden))) as Http2ServerResponse['writeHead']
+  // node:http's ServerResponse says `destroyed` once the client is gone; the compat response does
+  // not, and code that checks it would write into a reset stream and wait for 'drain' forever.
+  Object.defineProperty(res, 'destroyed', { get: () => res.stream.destroyed, configurable: true })
+  // And the compat response reports `writableFinished` (and emits 'finish') once its stream is
+  // closed, even when the client reset it mid-way: a reset stream did not finish.
+  const stream = res.stream
+  const finishedGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(res), 'writableFinished')?.get
+  Object.defineProperty(res, 'writableFinished', {
+    get: () => stream.rstCode === undefined ? finishedGetter?.call(res) === true : stream.rstCode === h2.NGHTTP2_NO_ERROR && res.writableEnded,
+    configurable: true
+  })
   // Cutting a response short must not look like its end: node resets the stream with NO_ERROR,
   // which a client may take for a complete body. INTERNAL_ERROR says it is not (RFC 9113 §8.1).
   const destroy = res.destroy.bind(res)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { connect, constants, createServer, type ClientHttp2Session } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { h2Guarded } from '../../src/proxy/listen.ts'
-import { setup, raw, get } from './harness.ts'
+import { setup, raw, get, Origin, startFreshgate } from './harness.ts'
 
 async function open (url: string): Promise<ClientHttp2Session> {
   const session = connect(url)
@@ -195,4 +195,22 @@ t.test('HTTP/2: a connection idle for http2.idleTimeout is closed, a busy one is
   const start = Date.now()
   await Promise.race([goaway, new Promise(resolve => setTimeout(resolve, 3000))])
   t.ok(Date.now() - start < 2000, 'GOAWAY soon after the last stream closed')
+})
+
+t.test('HTTP/2: a stream the client resets after it was forwarded releases its upstream request', async t => {
+  const origin = await new Origin((_req, res) => { setTimeout(() => res.end('late'), 50) }).start()
+  t.teardown(() => origin.close())
+  const proxy = await startFreshgate(origin.url, { 'http2.cleartext': true })
+  const session = await open(proxy.url)
+  const stream = session.request({ ':path': '/gone' })
+  stream.on('error', () => undefined)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  stream.close(constants.NGHTTP2_CANCEL)
+  await new Promise(resolve => setTimeout(resolve, 150))
+  session.close()
+  const start = Date.now()
+  await proxy.fg.close()
+  // Without the fix the exchange waited for 'drain' on the reset stream and held the origin connection.
+  t.ok(Date.now() - start < 1000, `shutdown does not wait for the abandoned request (${Date.now() - start} ms)`)
+  t.equal(origin.count('/gone'), 1, 'the request had reached the origin')
 })
