@@ -236,7 +236,8 @@ function closeWhenIdle (session: ServerHttp2Session, ms: number): void {
 export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
   const setHeader = res.setHeader.bind(res)
   const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse
-  res.setHeader = (name: string, value: number | string | readonly string[]) => H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, value)
+  res.setHeader = (name: string, value: number | string | readonly string[]) =>
+    H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, typeof value === 'string' ? value.trim() : Array.isArray(value) ? value.map(v => v.trim()) : value)
   res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status, ...rest.map(withoutForbidden))) as Http2ServerResponse['writeHead']
   // node:http's ServerResponse says `destroyed` once the client is gone; the compat response does
   // not, and code that checks it would write into a reset stream and wait for 'drain' forever.
@@ -259,17 +260,23 @@ export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
   return res
 }
 
-/** Filters a writeHead headers argument (object, or flat [name, value, …] array); the status message passes. */
+/**
+ * Filters a writeHead headers argument (object, [[name, value]…] or flat [name, value, …]); the
+ * status message passes. Values lose surrounding whitespace: RFC 9113 §8.2.1 forbids it and
+ * nghttp2 would drop the whole field rather than send it.
+ */
 function withoutForbidden (arg: unknown): unknown {
   if (typeof arg === 'string' || arg === undefined || arg === null) return arg
+  const keep = (name: unknown): boolean => !H2_FORBIDDEN.has(String(name).toLowerCase())
+  const trim = (v: unknown): unknown => typeof v === 'string' ? v.trim() : Array.isArray(v) ? v.map(trim) : v
   if (Array.isArray(arg)) {
-    if (arg.length > 0 && Array.isArray(arg[0])) return (arg as unknown[][]).filter(([n]) => !H2_FORBIDDEN.has(String(n).toLowerCase()))
+    if (arg.length > 0 && Array.isArray(arg[0])) return (arg as unknown[][]).filter(([n]) => keep(n)).map(([n, v]) => [n, trim(v)])
     const out: unknown[] = []
-    for (let i = 0; i < arg.length; i += 2) if (!H2_FORBIDDEN.has(String(arg[i]).toLowerCase())) out.push(arg[i], arg[i + 1])
+    for (let i = 0; i < arg.length; i += 2) if (keep(arg[i])) out.push(arg[i], trim(arg[i + 1]))
     return out
   }
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(arg as Record<string, unknown>)) if (!H2_FORBIDDEN.has(k.toLowerCase())) out[k] = v
+  for (const [k, v] of Object.entries(arg as Record<string, unknown>)) if (keep(k)) out[k] = trim(v)
   return out
 }
 

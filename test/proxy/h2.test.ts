@@ -116,7 +116,7 @@ t.test('h2Guarded: a response that sets connection-specific fields is still sent
     const guarded = h2Guarded(res)
     guarded.setHeader('Connection', 'close')
     guarded.setHeader('x-kept', '1')
-    guarded.writeHead(200, ['keep-alive', 'timeout=5', 'transfer-encoding', 'chunked', 'x-also', '2'])
+    guarded.writeHead(200, ['keep-alive', 'timeout=5', 'transfer-encoding', 'chunked', 'x-also', '2', 'x-spaced', 'v '])
     guarded.end('ok')
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
@@ -130,6 +130,7 @@ t.test('h2Guarded: a response that sets connection-specific fields is still sent
   t.equal(r.headers['transfer-encoding'], undefined)
   t.equal(r.headers['x-kept'], '1', 'other fields set with setHeader pass')
   t.equal(r.headers['x-also'], '2', 'other fields given to writeHead pass')
+  t.equal(r.headers['x-spaced'], 'v', 'a value with trailing whitespace is trimmed, not dropped')
 })
 
 t.test('HTTP/2: :authority is validated and must agree with Host', async t => {
