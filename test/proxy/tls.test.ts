@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2'
@@ -108,6 +108,9 @@ t.test('reloadTls: new connections get the new certificate, an open connection k
   t.equal(await servedCN(proxy.url), 'CN=two', 'after the reload a new connection gets the new certificate')
   t.equal((await h2get(old, '/after')).status, 200, 'the connection opened before the reload still works')
   t.equal(new X509Certificate((old.socket as TLSSocket).getPeerX509Certificate()!.raw).subject, 'CN=one', 'and keeps its certificate')
+  writeFileSync(first.cert, 'half-written')
+  t.throws(() => proxy.fg.reloadTls(), 'a reload with a broken certificate file throws (cli logs it)')
+  t.equal(await servedCN(proxy.url), 'CN=two', 'and the certificate in use stays')
 })
 
 t.test('start-up checks: tls.cert and tls.key go together and must be readable; trustProxy entries are addresses', async t => {
