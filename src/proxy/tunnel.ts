@@ -10,6 +10,7 @@ import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { appendMember } from '../http/fields.ts'
 import { ERROR_CODES, upstreamCode, type ErrorCode } from '../errors.ts'
 import type { ProxyRequest } from './request.ts'
+import { FORWARDING_FIELDS } from './forwarded.ts'
 
 /** Settings of the tunnel manager. */
 export interface TunnelOptions {
@@ -188,7 +189,7 @@ export function upgradeHead (req: ProxyRequest, target: TunnelTarget, via: strin
   let text = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: upgrade\r\nupgrade: ${String(src.upgrade)}\r\n`
   for (const name in src) {
     const v = src[name]
-    if (v === undefined || drop.has(name) || name === 'via' || name in target.forwarded) continue
+    if (v === undefined || drop.has(name) || name === 'via' || FORWARDING_FIELDS.has(name)) continue
     for (const x of Array.isArray(v) ? v : [v]) text += `${name}: ${x}\r\n`
   }
   for (const [name, v] of Object.entries(target.forwarded)) text += `${name}: ${v}\r\n`

@@ -172,3 +172,14 @@ t.test('with h2c on, WebSocket upgrades still work on the shared port', async t 
   ws.close()
   await closed(ws)
 })
+
+t.test('an untrusted client cannot spoof forwarding fields on an upgrade', async t => {
+  const origin = await echoOrigin(t)
+  const proxy = await proxyFor(t, origin.url)
+  await raw(proxy.url, `GET /nope HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Forwarded-For: 6.6.6.6\r\nX-Original-URL: /admin\r\nX-Forwarded-Host: evil.example\r\n\r\n`, /forbidden/)
+  const h = origin.upgrades[0]!.headers
+  t.equal(h['x-forwarded-for'], '127.0.0.1', 'X-Forwarded-For is the peer')
+  t.equal(h['x-forwarded-host'], 'a.example', 'X-Forwarded-Host is the request authority')
+  t.equal(h['x-original-url'], undefined, 'look-alikes are removed')
+  t.match(h.forwarded, /^for=127\.0\.0\.1;proto=http;host=a\.example$/, 'Forwarded is freshgate\'s element')
+})
