@@ -102,9 +102,8 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
       allowHTTP1: true,
       minVersion: 'TLSv1.2',
       settings,
-      maxHeaderSize: config.maxHeaderSize,
       http1Options: { keepAliveTimeout: h1Options.keepAliveTimeout }
-    } as Parameters<typeof createSecureServer>[0])
+    })
     // node:http reads these from the server object for HTTP/1 connections; http1Options does not carry them.
     Object.assign(server, { maxHeaderSize: h1Options.maxHeaderSize, shouldUpgradeCallback: h1Options.shouldUpgradeCallback })
     server.on('session', onSession)
@@ -125,7 +124,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
     return { server: h1, tls: false, reloadTls () {}, close: () => closeAll(h1, sessions) }
   }
 
-  const h2c: Http2Server = createH2Server({ settings, maxHeaderSize: config.maxHeaderSize } as Parameters<typeof createH2Server>[0])
+  const h2c: Http2Server = createH2Server({ settings })
   h2c.on('session', onSession)
   h2c.on('request', (req, res) => { if (live(req)) handlers.request(req, h2Guarded(res), false) })
   // One port, two protocols: the first bytes tell an HTTP/2 preface from an HTTP/1 request line.
