@@ -194,6 +194,13 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
     const restart = changed.filter(k => RESTART_KEYS.has(k))
     const live = changed.filter(k => !RESTART_KEYS.has(k))
     proxy.handler.reconfigure(next).catch(err => log.error({ err }, 'closing unused upstream pools failed'))
+    // The certificate files are re-read on every SIGHUP (renewed in place): new connections get
+    // the new certificate, open ones keep theirs; a bad file keeps the one in use.
+    try {
+      proxy.reloadTls()
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'TLS reload rejected: keeping the certificate in use')
+    }
     log.level = next.log.level
     current = next
     if (restart.length > 0) log.warn({ keys: restart }, 'reload: these settings need a restart to take effect')

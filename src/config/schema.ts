@@ -65,6 +65,17 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'shutdownTimeout', type: 'duration', flag: 'shutdown-timeout', default: 10_000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit' },
   { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
 
+  { key: 'trustProxy', type: 'list', flag: 'trust-proxy', default: [], doc: 'Addresses or CIDR ranges of proxies in front of freshgate whose X-Forwarded-For/-Proto/-Host and Forwarded fields are believed; from others they are replaced' },
+  { key: 'tls.cert', type: 'string', flag: 'tls-cert', doc: 'PEM certificate (chain) file: the listener speaks TLS with ALPN h2 and http/1.1 (with tls.key; SIGHUP re-reads both files)' },
+  { key: 'tls.key', type: 'string', flag: 'tls-key', doc: 'PEM private key file for tls.cert' },
+  { key: 'http2.cleartext', type: 'boolean', flag: 'h2c', default: false, doc: 'Accept HTTP/2 with prior knowledge (h2c) on the cleartext listener; HTTP/1.1 keeps working on the same port' },
+  { key: 'http2.maxConcurrentStreams', type: 'integer', flag: 'h2-max-streams', default: 100, min: 1, max: 10000, doc: 'Most concurrent HTTP/2 streams per client connection' },
+  { key: 'http2.initialWindowSize', type: 'bytes', flag: 'h2-window', default: 65535, min: 1024, max: 2147483647, doc: 'HTTP/2 initial flow-control window per stream' },
+  { key: 'http2.idleTimeout', type: 'duration', flag: 'h2-idle-timeout', default: 75_000, min: 1, doc: 'An HTTP/2 client connection with no open stream for this long is closed with GOAWAY' },
+  { key: 'http2.maxResets', type: 'integer', flag: 'h2-max-resets', default: 100, min: 1, max: 100000, doc: 'Stream resets a client may cause per second on one connection before it gets GOAWAY (rapid-reset protection)' },
+  { key: 'websocket.idleTimeout', type: 'duration', flag: 'ws-idle-timeout', default: 60_000, min: 1, doc: 'Idle time after which a WebSocket (or other upgraded) tunnel is closed' },
+  { key: 'websocket.maxTunnels', type: 'integer', flag: 'ws-max-tunnels', default: 1024, min: 0, max: 1000000, doc: 'Most open upgrade tunnels; more are refused with 503 FG_UPSTREAM_BUSY (0: upgrades refused)' },
+
   { key: 'cache.maxSize', type: 'bytes', flag: 'max-size', default: 256 * MiB, min: 0, doc: 'Total bytes of stored responses (headers and bodies); 0 disables storing' },
   { key: 'cache.maxEntrySize', type: 'bytes', flag: 'max-entry-size', min: 0, derived: { doc: 'min(8MiB, maxSize/8)', value: c => entrySizeFor(c.cache.maxSize) }, doc: 'Largest single stored response; larger ones stream through unstored; at most cache.maxSize' },
   { key: 'cache.maxVariants', type: 'integer', flag: 'max-variants', default: 16, min: 1, max: 1024, doc: 'Most Vary variants kept per URL' },
@@ -127,6 +138,10 @@ export interface Config {
   debug: boolean
   shutdownTimeout: number
   maxHeaderSize: number
+  trustProxy: string[]
+  tls: { cert: string | undefined, key: string | undefined }
+  http2: { cleartext: boolean, maxConcurrentStreams: number, initialWindowSize: number, idleTimeout: number, maxResets: number }
+  websocket: { idleTimeout: number, maxTunnels: number }
   cache: {
     maxSize: number
     maxEntrySize: number
@@ -172,7 +187,8 @@ export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'host', 'port', 'workers', 'maxHeaderSize', 'cache.maxSize', 'cache.maxEntrySize', 'cache.maxVariants', 'cache.keepStale',
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
   'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.ca', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
-  'log.access', 'log.format', 'log.accessSample'
+  'log.access', 'log.format', 'log.accessSample', 'trustProxy', 'tls.cert', 'tls.key', 'http2.cleartext', 'http2.maxConcurrentStreams',
+  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels'
 ])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */

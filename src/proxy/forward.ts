@@ -17,7 +17,8 @@ import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
 import { STORED, RELEASED, type Flight, type Outcome } from './collapse.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
-import { cacheStatus, forwardedHead, hasBody, serveStored, fail, failPlain, logDone } from './respond.ts'
+import { cacheStatus, forwardedHead, serveStored, fail, failPlain, logDone } from './respond.ts'
+import { forwardedFields, FORWARDING_FIELDS } from './forwarded.ts'
 import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
@@ -51,7 +52,7 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   const out: Record<string, string | string[]> = {}
   for (const name in src) {
     const v = src[name]
-    if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'x-forwarded-for' || name === 'host') continue
+    if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'host' || FORWARDING_FIELDS.has(name)) continue
     if (fill && CLIENT_CONDITIONALS.has(name)) continue
     out[name] = v
   }
@@ -60,11 +61,11 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
     if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
   }
   out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
+  // X-Forwarded-*, Forwarded and their look-alikes: freshgate's own view, or a trusted peer's (forwarded.ts).
+  const preq = ctx.preq
+  Object.assign(out, forwardedFields(preq, { peer: preq.clientAddress, trusted: preq.peerTrusted === true && !drop.has('x-forwarded-for'), tls: preq.tls === true }))
   // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
-  out['x-forwarded-for'] = appendMember(drop.has('x-forwarded-for') ? undefined : src['x-forwarded-for'], ctx.preq.clientAddress)
-  out['x-forwarded-proto'] = ctx.preq.scheme
-  out['x-forwarded-host'] = ctx.preq.authority
-  out.via = appendMember(drop.has('via') ? undefined : src.via, `${ctx.preq.httpVersion} ${rt.config.cacheName}`)
+  out.via = appendMember(drop.has('via') ? undefined : src.via, `${preq.httpVersion === '2' ? '2' : preq.httpVersion} ${rt.config.cacheName}`)
   return out
 }
 
@@ -114,7 +115,7 @@ class Forward implements ExchangeEvents {
     const rt = this.#rt
     const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
     ctx.res?.on('close', this.#onClientClose)
-    if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !hasBody(ctx.preq.headers)) return this.#send(headers, null)
+    if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !ctx.preq.hasBody) return this.#send(headers, null)
     // A body is read (as far as request.bodyBuffer) before the origin request is opened.
     const cl = ctx.preq.headers['content-length']
     readRequestBody(ctx.body, cl === undefined ? undefined : Number(cl), { buffer: rt.config.request.bodyBuffer, max: rt.config.request.maxBodySize, idleMs: rt.config.timeouts.clientBody })

@@ -2,7 +2,7 @@
 // fields, stored responses with Age (a 304 or a range of them where the request asks), error
 // responses with stable codes, and the one place a request is logged and counted.
 
-import { STATUS_CODES, type ServerResponse, type IncomingHttpHeaders } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { appendMember } from '../http/fields.ts'
 import { formatHttpDate } from '../http/dates.ts'
@@ -77,12 +77,6 @@ export function sendError (res: ServerResponse, code: ErrorCode, status: string 
   res.writeHead(httpStatus, STATUS_CODES[httpStatus], fields)
   res.end(head ? undefined : body)
   return { status: httpStatus, bytes: head ? 0 : Buffer.byteLength(body) }
-}
-
-/** True when the client request carries a body to stream upstream. */
-export function hasBody (headers: IncomingHttpHeaders): boolean {
-  const cl = headers['content-length']
-  return headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
 }
 
 /** Logs and counts a request once: the access log and the observer hear of it here only. */

@@ -1,14 +1,20 @@
-// Assembles a running proxy: config → store → cache → upstream → handler → listener.
+// Assembles a running proxy: config → store → cache → upstream → handler, behind the listener
+// (HTTP/1.1, TLS with h2, or h2c) that builds the normalised request, and the upgrade tunnels.
 
-import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import type { Config } from '../config/schema.ts'
+import { matchRoute } from '../config/routes.ts'
 import type { Store } from '../cache/contract.ts'
 import { createStore } from '../cache/stores.ts'
 import { HttpCache } from '../cache/cache.ts'
 import { ProxyHandler } from './handler.ts'
 import type { AccessLog, Observer, ProxyLog } from './context.ts'
-import type { ProxyRequest } from './request.ts'
+import { normalizeRequest, unmapAddress, type ProxyRequest, type RequestRefusal } from './request.ts'
+import { forwardedFields, trustList, type Hop } from './forwarded.ts'
+import { createListener, type ClientResponse, type Listener } from './listen.ts'
+import { Tunnels, type TunnelObserver, type TunnelTarget } from './tunnel.ts'
+import { cacheStatus, sendError } from './respond.ts'
 
 /** Start-up options beyond the config. */
 export interface StartOptions {
@@ -20,69 +26,94 @@ export interface StartOptions {
   observer?: Observer
   /** where upstream failures are logged (rate-limited), e.g. the pino app logger */
   log?: ProxyLog
+  /** receives the open-tunnel count and one record per finished tunnel */
+  tunnelObserver?: TunnelObserver
 }
 
 /** A running freshgate instance. */
 export interface Freshgate {
-  server: Server
+  /** the listening server (node:http, node:http2 secure, or the h2c sniffer) */
+  server: NetServer
   handler: ProxyHandler
   store: Store | undefined
+  /** open upgrade tunnels */
+  tunnels: Tunnels
   /** the bound address */
   address: AddressInfo
-  /** base URL of the proxy, e.g. http://127.0.0.1:8080 */
+  /** base URL of the proxy, e.g. http://127.0.0.1:8080 (https:// with TLS) */
   url: string
-  /** stops accepting, closes idle connections, waits for in-flight requests */
+  /** re-reads tls.cert and tls.key for new connections (SIGHUP); no-op without TLS */
+  reloadTls (): void
+  /** stops accepting, closes idle connections and tunnels, waits for in-flight requests */
   close (): Promise<void>
 }
 
-/** The normalised request of an HTTP/1 request (absolute-form targets included). */
-function fromHttp1 (req: IncomingMessage, defaultAuthority: string): ProxyRequest | undefined {
-  let target = req.url ?? '/'
-  let authority = req.headers.host
-  if (target.charCodeAt(0) !== 0x2f /* / */ && target !== '*') {
-    // absolute-form request target (RFC 9112 §3.2.2): the authority replaces Host.
-    try {
-      const u = new URL(target)
-      target = u.pathname + u.search
-      authority = u.host
-    } catch {
-      return undefined
-    }
-  }
-  if (authority === undefined || authority === '') authority = defaultAuthority
-  const ip = req.socket.remoteAddress ?? ''
-  return {
-    scheme: 'http',
-    authority: authority.toLowerCase(),
-    method: req.method ?? 'GET',
-    target,
-    headers: req.headers,
-    clientAddress: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
-    httpVersion: req.httpVersion
-  }
+/** The parts of a proxy before it listens. */
+export interface Proxy {
+  server: NetServer
+  listener: Listener
+  handler: ProxyHandler
+  store: Store | undefined
+  tunnels: Tunnels
 }
 
 /** Builds the proxy for a config without listening. */
-export function createProxy (config: Config, opts: StartOptions = {}): { server: Server, handler: ProxyHandler, store: Store | undefined } {
+export function createProxy (config: Config, opts: StartOptions = {}): Proxy {
   const clock = opts.clock ?? Date.now
   const store = createStore(config, clock)
   const cache = store === undefined ? undefined : new HttpCache(store, { maxVariants: config.cache.maxVariants, maxPurgeKeys: 100_000 })
   const handler = new ProxyHandler(config, cache, { clock, accessLog: opts.accessLog, observer: opts.observer, log: opts.log })
+  const tunnels = new Tunnels({
+    idleTimeout: config.websocket.idleTimeout,
+    maxTunnels: config.websocket.maxTunnels,
+    connectTimeout: config.timeouts.connect,
+    maxHeaderSize: config.maxHeaderSize,
+    via: `1.1 ${config.cacheName}`
+  }, opts.tunnelObserver)
+  const trusted = trustList(config.trustProxy)
   const defaultAuthority = config.origin === undefined ? 'localhost' : new URL(config.origin).host
-  const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    const preq = fromHttp1(req, defaultAuthority)
-    if (preq === undefined) {
-      const ip = req.socket.remoteAddress ?? ''
-      return handler.reject({ scheme: 'http', authority: defaultAuthority, method: req.method ?? 'GET', target: req.url ?? '', headers: req.headers, clientAddress: ip, httpVersion: req.httpVersion }, res, 'FG_BAD_REQUEST')
+  const hopOf = (socket: { remoteAddress?: string }, tls: boolean): Hop => {
+    const peer = unmapAddress(socket.remoteAddress ?? '')
+    return { peer, trusted: trusted(peer), tls }
+  }
+  const listener = createListener(config, {
+    request (req, res, tls) {
+      const hop = hopOf(req.socket, tls)
+      const built = normalizeRequest(req, { tls, peer: hop.peer, trusted: hop.trusted }, { defaultAuthority })
+      if ('refused' in built) return refuse(res, config.cacheName, built.refused)
+      handler.handle({ ...built.request, peerTrusted: hop.trusted, tls }, req as IncomingMessage, res as ServerResponse)
+    },
+    upgrade (req, socket, head, tls) {
+      const hop = hopOf(socket as Socket, tls)
+      const built = normalizeRequest(req, { tls, peer: hop.peer, trusted: hop.trusted }, { defaultAuthority })
+      if ('refused' in built) {
+        socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: ${built.refused.code.length + 1}\r\nx-freshgate-error: ${built.refused.code}\r\nconnection: close\r\n\r\n${built.refused.code}\n`)
+        return
+      }
+      tunnels.tunnel(built.request, socket as Socket, head, tunnelTarget(config, built.request, hop))
     }
-    handler.handle(preq, req, res)
   })
-  return { server, handler, store }
+  return { server: listener.server, listener, handler, store, tunnels }
+}
+
+/** Where an upgrade goes: the first route matching host and path, else the top-level origin. */
+function tunnelTarget (config: Config, req: ProxyRequest, hop: Hop): TunnelTarget | undefined {
+  const q = req.target.indexOf('?')
+  const path = q === -1 ? req.target : req.target.slice(0, q)
+  const i = matchRoute(config.routes, req.authority, path)
+  const origin = (i === -1 ? undefined : config.routes[i]!.origin) ?? config.origin
+  if (origin === undefined) return undefined
+  return { origin, host: config.hostHeader === 'origin' ? new URL(origin).host : req.authority, forwarded: forwardedFields(req, hop) }
+}
+
+/** 400 for a request the listener refused (bad Host, bad target). */
+function refuse (res: ClientResponse, cacheName: string, why: RequestRefusal): void {
+  sendError(res as ServerResponse, why.code, cacheStatus(cacheName, { fwd: 'bypass', detail: why.code === 'FG_BAD_HOST' ? 'bad-host' : 'bad-request' }), why.detail)
 }
 
 /** Creates the proxy and listens on config.host:config.port. */
 export async function startProxy (config: Config, opts: StartOptions = {}): Promise<Freshgate> {
-  const { server, handler, store } = createProxy(config, opts)
+  const { server, listener, handler, store, tunnels } = createProxy(config, opts)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
@@ -93,13 +124,12 @@ export async function startProxy (config: Config, opts: StartOptions = {}): Prom
     server,
     handler,
     store,
+    tunnels,
     address,
-    url: `http://${host}:${address.port}`,
+    url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    reloadTls: () => listener.reloadTls(),
     async close () {
-      await new Promise<void>(resolve => {
-        server.close(() => resolve())
-        server.closeIdleConnections()
-      })
+      await Promise.all([listener.close(), tunnels.close(config.shutdownTimeout)])
       await handler.close()
       await store?.close()
     }

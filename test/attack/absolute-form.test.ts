@@ -47,11 +47,12 @@ const refused: Array<[string, string]> = [
   ['a data: target', 'data:text/plain,hi']
 ]
 for (const [name, target] of refused) {
-  t.test(`${name} → 400, no origin request`, { todo: 'issue 9 #1' }, async t => {
+  t.test(`${name} → 400, no origin request`, async t => {
     const { origin, proxy } = await setup(t, echoOrigin())
     const c = await converse(proxy.url, `GET ${target} HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n`, { ms: 1500 })
     t.same(statuses(c.text), [400])
-    t.match(c.text, /FG_BAD_(REQUEST|HOST)/)
+    // Node's parser refuses some of these targets itself (a bare 400 without our code).
+    t.match(c.text, /FG_BAD_(REQUEST|HOST)|^HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\n\r\n$/)
     t.equal(origin.count(), 0)
   })
 }
@@ -63,7 +64,7 @@ t.test('a garbage target that is not a URL → 400, no origin request', async t 
   t.equal(origin.count(), 0)
 })
 
-t.test('userinfo in the target authority → 400 FG_BAD_HOST', { todo: 'issue 9 #1' }, async t => {
+t.test('userinfo in the target authority → 400 FG_BAD_HOST', async t => {
   const { origin, proxy } = await setup(t, echoOrigin())
   const c = await converse(proxy.url, 'GET http://user@a.example/x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n', { ms: 1500 })
   t.same(statuses(c.text), [400])

@@ -3,6 +3,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { connect as connectH2, type ClientHttp2Session } from 'node:http2'
 import { request as undiciRequest, Agent } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import { startProxy, type Freshgate } from '../../src/proxy/server.ts'
@@ -77,7 +78,7 @@ export interface Proxy {
 /** Starts freshgate in front of `origin` with option flags (dotted keys). */
 export async function startFreshgate (origin: string, flags: Record<string, unknown> = {}, clock = new FakeClock()): Promise<Proxy> {
   // Every listener on port 0, the admin one included: the suite passes while 8080 and 9091 are taken.
-  const config = loadConfig({ flags: { origin, port: 0, host: '127.0.0.1', 'admin.port': 0, ...flags } })
+  const config = loadConfig({ flags: { origin, port: 0, host: '127.0.0.1', 'admin.port': 0, ...(H2 ? { 'http2.cleartext': true } : {}), ...flags } })
   const log: AccessRecord[] = []
   const fg = await startProxy(config, { clock: clock.now, accessLog: r => log.push(r) })
   return { fg, url: fg.url, clock, log }
@@ -94,8 +95,56 @@ export interface Got {
 
 const agent = new Agent({ keepAliveTimeout: 1000 })
 
-/** Sends a request through undici and reads the whole response. */
+/**
+ * HTTP/2 mode: with FG_TEST_H2=1, `setup` turns on h2c and `get` speaks prior-knowledge HTTP/2
+ * through node:http2, so every end-to-end test that uses them runs over HTTP/2. `raw` stays
+ * HTTP/1.1 (the same port serves both).
+ */
+export const H2 = process.env.FG_TEST_H2 === '1'
+
+const sessions = new Map<string, ClientHttp2Session>()
+
+/** Sends a request over HTTP/2 (one cached session per origin) and reads the whole response. */
+export async function h2get (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<Got> {
+  const u = new URL(url)
+  let session = sessions.get(u.origin)
+  if (session === undefined || session.closed || session.destroyed) {
+    const s = connectH2(u.origin)
+    s.on('error', () => undefined)
+    s.on('close', () => { if (sessions.get(u.origin) === s) sessions.delete(u.origin) })
+    s.unref()
+    sessions.set(u.origin, session = s)
+  }
+  const headers: Record<string, string> = { ':method': opts.method ?? 'GET', ':path': u.pathname + u.search }
+  for (const [k, v] of Object.entries(opts.headers ?? {})) {
+    if (k.toLowerCase() === 'host') headers[':authority'] = v
+    // RFC 9113 §8.2.1: no surrounding whitespace in HTTP/2 field values (nghttp2 drops such fields).
+    else headers[k.toLowerCase()] = v.trim()
+  }
+  const stream = session.request(headers, { endStream: opts.body === undefined })
+  if (opts.body !== undefined) stream.end(opts.body)
+  return await new Promise<Got>((resolve, reject) => {
+    let status = 0
+    let head: Record<string, string | string[] | undefined> = {}
+    const chunks: Buffer[] = []
+    stream.on('response', h => {
+      status = Number(h[':status'])
+      head = {}
+      // Like undici: a field sent once is a string, even set-cookie.
+      for (const [k, v] of Object.entries(h)) if (!k.startsWith(':')) head[k] = Array.isArray(v) && v.length === 1 ? v[0] : v as string | string[]
+    })
+    stream.on('data', (c: Buffer) => chunks.push(c))
+    stream.on('end', () => {
+      const cs = String(head['cache-status'] ?? '')
+      resolve({ status, headers: head, body: Buffer.concat(chunks).toString(), cs: cs.split(', ').pop() ?? '' })
+    })
+    stream.on('error', reject)
+  })
+}
+
+/** Sends a request through undici (or HTTP/2 in H2 mode) and reads the whole response. */
 export async function get (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<Got> {
+  if (H2 && url.startsWith('http:')) return await h2get(url, opts)
   const res = await undiciRequest(url, {
     method: (opts.method ?? 'GET') as 'GET',
     headers: opts.headers,
