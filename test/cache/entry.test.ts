@@ -33,7 +33,10 @@ t.test('storedHeaders (RFC 9111 §3.1)', async t => {
     { name: 'when no-cache names fields → should drop those fields (§5.2.2.4)', src: { ...base, 'x-token': 't', 'x-public': 'y' }, cc: 'no-cache="x-token", max-age=60', present: { 'x-public': 'y' }, absent: ['x-token'] },
     { name: 'when a field value is undefined → should leave the field out', src: { ...base, 'x-none': undefined }, present: base, absent: ['x-none'] },
     { name: 'when the origin sent Date → should keep it', src: { date: at(-5 * S) }, present: { date: at(-5 * S) }, absent: [] },
-    { name: 'when the origin sent no Date → should add the time of receipt (RFC 9110 §6.6.1)', src: { 'content-type': 'text/plain' }, present: { date: at(0) }, absent: [] }
+    { name: 'when the origin sent no Date → should add the time of receipt (RFC 9110 §6.6.1)', src: { 'content-type': 'text/plain' }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent an invalid Date → should replace it with the time of receipt (RFC 9110 §6.6.1)', src: { date: 'yesterday' }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent Date twice → should replace it with the time of receipt', src: { date: [at(-5 * S), at(-9 * S)] }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent Date in lower case → should keep it as sent', src: { date: 'mon, 15 jan 2024 11:59:55 gmt' }, present: { date: 'mon, 15 jan 2024 11:59:55 gmt' }, absent: [] }
   ]
   for (const r of rows) {
     const cc = parseCacheControl(r.cc ?? r.src['cache-control'])
@@ -85,6 +88,9 @@ t.test('buildStored', async t => {
     { name: 'when the response arrived → should record the response time', got: () => build({}, 'x', { requestTime: T0, responseTime: T0 + 2 * S }).responseTime, want: T0 + 2 * S },
     { name: 'when the response has validators → should expose them', got: () => { const e = build({ etag: '"v1"', 'last-modified': at(-S), date: at(0) }); return [e.etag, e.lastModified, e.date] }, want: ['"v1"', at(-S), at(0)] },
     { name: 'when the origin sent no Date → should expose the added Date', got: () => build({}).date, want: at(0) },
+    { name: 'when Date is invalid and Expires is an hour after receipt → should be fresh for that hour, not stale (RFC 9110 §6.6.1)', got: () => build({ date: 'garbage', expires: at(3600 * S) }).lifetime, want: 3600 * S },
+    { name: 'when Date is invalid and Last-Modified is 10 days old → should use heuristic freshness from receipt', got: () => build({ date: 'garbage', 'last-modified': at(-10 * 86_400 * S) }).lifetime, want: 86_400 * S },
+    { name: 'when Date is invalid → should count age from receipt', got: () => build({ date: 'garbage', age: '5' }, 'x', { requestTime: T0, responseTime: T0 }).initialAge, want: 5 * S },
     { name: 'when building the head → should list the stored fields and our Via', got: () => build({ date: at(0), 'x-a': '1' }, 'hi').head, want: ['date', at(0), 'x-a', '1', 'content-length', '2', 'via', '1.1 freshgate'] },
     { name: 'when the response has an ETag → should give the 304 head only the §15.4.5 fields', got: () => build({ date: at(0), etag: '"a"', 'cache-control': 'max-age=60', 'content-type': 'text/plain', 'last-modified': at(-S), vary: 'accept', expires: at(60 * S), 'content-location': '/x' }).head304, want: ['cache-control', 'max-age=60', 'content-location', '/x', 'date', at(0), 'etag', '"a"', 'expires', at(60 * S), 'vary', 'accept', 'via', '1.1 freshgate'] },
     { name: 'when the response has no ETag → should add Last-Modified to the 304 head', got: () => build({ date: at(0), 'last-modified': at(-S), 'content-type': 'text/plain' }).head304, want: ['date', at(0), 'last-modified', at(-S), 'via', '1.1 freshgate'] },
