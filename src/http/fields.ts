@@ -5,6 +5,15 @@
 export function splitList (value: string | string[] | undefined): string[] {
   if (value === undefined) return []
   if (Array.isArray(value)) return value.flatMap(v => splitList(v))
+  return splitOutsideQuotes(value, 0x2c /* , */)
+}
+
+/** Splits a list member into its item and parameters at ";" (RFC 9110 §5.6.6), honouring quoted strings. */
+export function splitParameters (member: string): string[] {
+  return splitOutsideQuotes(member, 0x3b /* ; */)
+}
+
+function splitOutsideQuotes (value: string, separator: number): string[] {
   const out: string[] = []
   let start = 0
   let quoted = false
@@ -12,7 +21,7 @@ export function splitList (value: string | string[] | undefined): string[] {
     const c = value.charCodeAt(i)
     if (c === 0x22 /* " */) quoted = !quoted
     else if (c === 0x5c /* \ */ && quoted) i++
-    else if (c === 0x2c /* , */ && !quoted) {
+    else if (c === separator && !quoted) {
       const member = value.slice(start, i).trim()
       if (member !== '') out.push(member)
       start = i + 1
@@ -20,6 +29,40 @@ export function splitList (value: string | string[] | undefined): string[] {
   }
   const last = value.slice(start).trim()
   if (last !== '') out.push(last)
+  return out
+}
+
+/**
+ * Normalises the whitespace of a field value without knowing its grammar: outside quoted strings,
+ * runs of whitespace become one space, and whitespace at the ends and beside "," goes (OWS around
+ * list delimiters, RFC 9110 §5.6.1, carries no meaning). Quoted strings are kept byte for byte.
+ */
+export function normalizeWhitespace (value: string): string {
+  let out = ''
+  let pendingSpace = false
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!
+    if (quoted) {
+      out += ch
+      if (ch === '\\' && i + 1 < value.length) out += value[++i]!
+      else if (ch === '"') quoted = false
+      continue
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') {
+      pendingSpace = true
+      continue
+    }
+    if (ch === ',') {
+      out += ch
+      pendingSpace = false
+      continue
+    }
+    if (pendingSpace && out !== '' && !out.endsWith(',')) out += ' '
+    pendingSpace = false
+    out += ch
+    if (ch === '"') quoted = true
+  }
   return out
 }
 
