@@ -52,15 +52,17 @@ export function noneMatchFails (ifNoneMatch: string, etag: string | undefined): 
 
 /**
  * Evaluates If-Modified-Since (RFC 9110 §13.1.3): true when the stored representation has not
- * been modified since the given date, i.e. a 304 is due. An invalid date, or a stored response
- * without a usable Last-Modified, never yields a 304.
+ * been modified since the given date, i.e. a 304 is due. A cache compares with the stored
+ * response's Last-Modified, and without a usable one with its Date, which freshgate always holds
+ * (the origin's, or the time of receipt: entry.ts storedHeaders) (RFC 9111 §4.3.2). An invalid
+ * If-Modified-Since never yields a 304.
  * https://www.rfc-editor.org/rfc/rfc9110#section-13.1.3
+ * https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
  */
 export function notModifiedSince (ifModifiedSince: string, lastModified: string | undefined, date: string | undefined): boolean {
   const since = parseHttpDate(ifModifiedSince)
   if (since === undefined) return false
-  // Without Last-Modified, the response's Date stands in, as origins do (§13.2.2 uses the
-  // selected representation's last modification date; a cache knows no better one).
+  // Without Last-Modified, the response's Date stands in (RFC 9111 §4.3.2).
   const modified = parseHttpDate(lastModified) ?? parseHttpDate(date)
   if (modified === undefined) return false
   return modified <= since

@@ -76,7 +76,11 @@ t.test('notModifiedSince (If-Modified-Since)', async t => {
     { name: 'when the date is "0" → should not answer 304', ims: '0', lastModified: LM, date: LM_PLUS_1H, want: false },
     { name: 'when there is no Last-Modified and Date is not later → should answer 304 (RFC 9111 §4.3.2)', ims: LM_PLUS_1H, lastModified: undefined, date: LM, want: true },
     { name: 'when there is no Last-Modified and Date is later → should not answer 304', ims: LM, lastModified: undefined, date: LM_PLUS_1H, want: false },
-    { name: 'when neither Last-Modified nor Date is usable → should not answer 304', ims: LM, lastModified: undefined, date: undefined, want: false }
+    { name: 'when neither Last-Modified nor Date is usable → should not answer 304', ims: LM, lastModified: undefined, date: undefined, want: false },
+    { name: 'when there is no Last-Modified and Date equals the date → should answer 304', ims: LM, lastModified: undefined, date: LM, want: true },
+    { name: 'when Last-Modified is invalid → should compare with Date instead', ims: LM_PLUS_1H, lastModified: 'yesterday', date: LM, want: true },
+    { name: 'when Last-Modified is invalid and Date is later → should not answer 304', ims: LM, lastModified: 'yesterday', date: LM_PLUS_1H, want: false },
+    { name: 'when the dates are written in lower case → should still compare them', ims: LM.toLowerCase(), lastModified: undefined, date: LM_MINUS_1S.toUpperCase(), want: true }
   ]
   for (const r of rows) t.equal(notModifiedSince(r.ims, r.lastModified, r.date), r.want, r.name)
 })
@@ -92,6 +96,16 @@ t.test('shouldAnswer304 (precedence of RFC 9110 §13.2.2)', async t => {
     { name: 'when neither is sent → should not answer 304', cond: {}, want: false }
   ]
   for (const r of rows) t.equal(shouldAnswer304(r.cond, stored), r.want, r.name)
+
+  // RFC 9111 §4.3.2: without Last-Modified, the stored response's Date stands in.
+  const noLastModified = { date: LM }
+  const fallback: Array<{ name: string, cond: ClientConditionals, want: boolean }> = [
+    { name: 'when the stored response has no Last-Modified and nothing changed since its Date → should answer 304', cond: { ifModifiedSince: LM }, want: true },
+    { name: 'when the stored response has no Last-Modified and If-Modified-Since is after its Date → should answer 304', cond: { ifModifiedSince: LM_PLUS_1H }, want: true },
+    { name: 'when the stored response has no Last-Modified and If-Modified-Since is before its Date → should not answer 304', cond: { ifModifiedSince: LM_MINUS_1S }, want: false },
+    { name: 'when the stored response has no validator at all and If-None-Match is sent → should not answer 304', cond: { ifNoneMatch: '"a"', ifModifiedSince: LM_PLUS_1H }, want: false }
+  ]
+  for (const r of fallback) t.equal(shouldAnswer304(r.cond, noLastModified), r.want, r.name)
 })
 
 t.test('ifRangeMatches (If-Range, RFC 9110 §13.1.5)', async t => {
