@@ -1,7 +1,7 @@
 // Entity tags and the conditional request fields a cache answers itself
 // (RFC 9110 §8.8.3, §13.1.2, §13.1.3, §13.1.5, §13.2.2). Pure predicates over header values.
 
-import { splitList } from './fields.ts'
+import { splitOutsideQuotes } from './fields.ts'
 import { parseHttpDate } from './dates.ts'
 
 /** A parsed entity-tag. */
@@ -22,6 +22,16 @@ export function parseETag (value: string | undefined): EntityTag | undefined {
   return { weak: m[1] !== undefined, tag: m[2]! }
 }
 
+/**
+ * Splits an entity-tag list (If-None-Match, If-Match). A comma inside quotes does not split, and a
+ * backslash is an ordinary etagc, not an escape: `"\\", "a"` is two tags (RFC 9110 §8.8.3 has no
+ * quoted-pair in opaque-tag).
+ * https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
+ */
+export function splitETagList (value: string): string[] {
+  return splitOutsideQuotes(value, 0x2c /* , */, false)
+}
+
 /** Strong comparison: both strong and identical (RFC 9110 §8.8.3.2). */
 export function strongMatch (a: EntityTag, b: EntityTag): boolean {
   return !a.weak && !b.weak && a.tag === b.tag
@@ -39,7 +49,7 @@ export function weakMatch (a: EntityTag, b: EntityTag): boolean {
  * https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
  */
 export function noneMatchFails (ifNoneMatch: string, etag: string | undefined): boolean {
-  const members = splitList(ifNoneMatch)
+  const members = splitETagList(ifNoneMatch)
   if (members.some(m => m === '*')) return true
   const current = parseETag(etag)
   if (current === undefined) return false

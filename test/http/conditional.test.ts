@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import {
-  parseETag, strongMatch, weakMatch, noneMatchFails, notModifiedSince, shouldAnswer304, ifRangeMatches,
+  parseETag, splitETagList, strongMatch, weakMatch, noneMatchFails, notModifiedSince, shouldAnswer304, ifRangeMatches,
   type EntityTag, type ClientConditionals
 } from '../../src/http/conditional.ts'
 
@@ -27,6 +27,16 @@ t.test('parseETag', async t => {
     { name: 'when the value is a list of two tags → should be undefined', value: '"a", "b"', want: undefined }
   ]
   for (const r of rows) t.same(parseETag(r.value), r.want, r.name)
+})
+
+t.test('splitETagList', async t => {
+  const rows: Array<{ name: string, value: string, want: string[] }> = [
+    { name: 'when tags are separated by commas → should split and trim them', value: ' "a" , W/"b",, "c"', want: ['"a"', 'W/"b"', '"c"'] },
+    { name: 'when a tag holds a comma → should not split it', value: '"a,b", "c"', want: ['"a,b"', '"c"'] },
+    { name: 'when a tag ends in a backslash → should end it at its quote', value: '"\\", "a"', want: ['"\\"', '"a"'] },
+    { name: 'when the field is * → should keep it', value: '*', want: ['*'] }
+  ]
+  for (const r of rows) t.same(splitETagList(r.value), r.want, r.name)
 })
 
 t.test('strongMatch and weakMatch (the table of RFC 9110 §8.8.3.2)', async t => {
@@ -61,7 +71,10 @@ t.test('noneMatchFails (If-None-Match, weak comparison)', async t => {
     { name: 'when the stored response has no ETag → should not answer 304', inm: '"a"', etag: undefined, want: false },
     { name: 'when the stored ETag is malformed → should not answer 304', inm: '"a"', etag: 'a', want: false },
     { name: 'when the client tag is malformed → should not answer 304', inm: 'a', etag: '"a"', want: false },
-    { name: 'when the field is empty → should not answer 304', inm: '', etag: '"a"', want: false }
+    { name: 'when the field is empty → should not answer 304', inm: '', etag: '"a"', want: false },
+    { name: 'when a tag ends in a backslash and the match follows it → should answer 304 (fuzz: a backslash is not an escape in an entity-tag)', inm: '"\\", "a"', etag: '"a"', want: true },
+    { name: 'when the stored tag is a lone backslash → should match it', inm: '"x", "\\"', etag: '"\\"', want: true },
+    { name: 'when a tag holds a backslash before a comma → should not swallow the next tag', inm: 'W/"a\\", "b"', etag: '"b"', want: true }
   ]
   for (const r of rows) t.equal(noneMatchFails(r.inm, r.etag), r.want, r.name)
 })
