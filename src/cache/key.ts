@@ -56,12 +56,14 @@ const ACCEPT_LISTS = new Set(['accept', 'accept-charset', 'accept-language'])
  * - Accept, Accept-Charset, Accept-Language: whitespace and case folded, weights canonical, and
  *   members kept in the client's order (origins break ties by it: "fr, en" ≢ "en, fr");
  * - any other field: whitespace only, case and order kept (freshgate does not know its grammar).
- * Absent fields stay distinct from empty ones.
+ * Absent fields stay distinct from empty ones (and from every present value).
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.1
  */
 export function normalizeVaryValue (field: string, value: string | string[] | undefined): string {
   if (value === undefined) return '\u0000'
-  const joined = Array.isArray(value) ? value.join(', ') : value
+  // RFC 9110 §5.5: a recipient MAY replace NUL, CR and LF in a field value with SP; done here so a
+  // value can never equal the absent marker nor forge a line of the secondary key.
+  const joined = (Array.isArray(value) ? value.join(', ') : value).replace(/[\u0000\r\n]/g, ' ')
   if (field === 'accept-encoding') return normalizeAcceptEncoding(joined)
   if (ACCEPT_LISTS.has(field)) return normalizeAcceptList(joined)
   return normalizeWhitespace(joined)

@@ -88,7 +88,9 @@ t.test('normalizeVaryValue', async t => {
     { name: 'when whitespace inside a quoted string differs → should not match', field: 'x-q', a: '"a  b"', b: '"a b"', same: false },
     { name: 'when a non-list field has members in another order → should not match (order may matter)', field: 'cookie', a: 'a=1, b=2', b: 'b=2, a=1', same: false },
     { name: 'when words are separated by a space or not at all → should not match', field: 'x-mode', a: 'a b', b: 'ab', same: false },
-    { name: 'when a field of unknown grammar differs in case → should not match', field: 'x-mode', a: 'Dark', b: 'dark', same: false }
+    { name: 'when a field of unknown grammar differs in case → should not match', field: 'x-mode', a: 'Dark', b: 'dark', same: false },
+    { name: 'when a present value is a NUL → should not match the absent field (fuzz)', field: 'accept', a: '\u0000', b: undefined, same: false },
+    { name: 'when a value holds NUL, CR or LF → should read them as spaces (RFC 9110 §5.5)', field: 'x-mode', a: 'a\r\nb\u0000c', b: 'a b c', same: true }
   ]
   for (const r of rows) t.equal(normalizeVaryValue(r.field, r.a) === normalizeVaryValue(r.field, r.b), r.same, r.name)
 })
@@ -99,7 +101,8 @@ t.test('secondaryKey', async t => {
     { name: 'when one field varies → should hold its normalised value', fields: ['accept-encoding'], headers: { 'accept-encoding': 'gzip, br' }, want: 'accept-encoding=br,gzip\n' },
     { name: 'when two fields vary → should hold both in field order', fields: ['accept', 'accept-encoding'], headers: { accept: 'b, A', 'accept-encoding': 'gzip' }, want: 'accept=b,a\naccept-encoding=gzip\n' },
     { name: 'when a varying field is absent → should mark it absent', fields: ['accept-language'], headers: {}, want: 'accept-language=\u0000\n' },
-    { name: 'when a varying field is empty → should hold the empty value', fields: ['accept-language'], headers: { 'accept-language': '' }, want: 'accept-language=\n' }
+    { name: 'when a varying field is empty → should hold the empty value', fields: ['accept-language'], headers: { 'accept-language': '' }, want: 'accept-language=\n' },
+    { name: 'when a value holds a line break → should not forge another line of the key', fields: ['x-a', 'x-b'], headers: { 'x-a': '1\nx-b=2', 'x-b': '2' }, want: 'x-a=1 x-b=2\nx-b=2\n' }
   ]
   for (const r of rows) t.equal(secondaryKey(r.fields, r.headers), r.want, r.name)
 })
