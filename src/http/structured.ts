@@ -153,7 +153,9 @@ class Parser {
     if (c === '*' || /[A-Za-z]/.test(c)) return { type: 'token', value: this.#match(TOKEN)![0] }
     if (c === ':') {
       const m = this.#match(BINARY)
-      if (m === null) throw new SfError('binary')
+      // "If base64 decoding fails, parsing fails" (§4.2.7): padding only at the end, and never a
+      // lone sextet (a length of 4n+1 characters encodes no whole byte).
+      if (m === null || !/^[A-Za-z0-9+/]*={0,2}$/.test(m[1]!) || m[1]!.replace(/=+$/, '').length % 4 === 1) throw new SfError('binary')
       return { type: 'binary', value: m[1]! }
     }
     if (c === '?') {
