@@ -1,80 +1,218 @@
-// The byte-bounded store: string keys to opaque values with a size and a lifetime.
-// It knows nothing of HTTP; policy decides staleness, the store only keeps and evicts bytes.
+// The memory tier: the store contract (contract.ts) over lru-cache, bounded in total bytes and
+// bytes per variant. One LRU slot per primary key holds its variants, newest first; the tag
+// index lives here too and is pruned with the slots, so it is bounded by the same bound.
 
 import { LRUCache } from 'lru-cache'
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 
-/** Options for one stored value. */
-export interface SetOptions {
-  /** bytes the value occupies; counts against the store's total */
-  size: number
-  /** when the store may drop the value, ms from now (policy keeps stale entries for revalidation) */
-  ttl: number
-}
-
-/**
- * A cache store. A second tier (e.g. Redis) implements the same three methods; `get` may then
- * return a Promise, which callers await only when one is returned.
- */
-export interface Store<V> {
-  get (key: string): V | undefined | Promise<V | undefined>
-  set (key: string, value: V, opts: SetOptions): void
-  delete (key: string): void
-  /** every key held (for purges by prefix); a tier that cannot list keys omits it */
-  keys? (): Iterable<string>
-  /** set by the cache to hear of values leaving the store, so its indexes stay bounded */
-  onRemove?: ((key: string, value: V) => void) | undefined
-}
-
-/** Statistics of the memory store. */
-export interface StoreStats {
-  entries: number
-  bytes: number
+/** Settings of the memory tier. */
+export interface MemoryStoreOptions {
+  /** total bytes held (must be > 0) */
   maxBytes: number
-  evictions: number
+  /** largest single variant in bytes (body plus record) */
+  maxEntryBytes: number
+  /** most variants kept per primary key */
+  maxVariants: number
+  /** the policy clock, ms since the epoch: records' keepUntil is measured against it */
+  clock: () => number
 }
 
-/** In-memory store over lru-cache, bounded in total bytes and bytes per value. */
-export class MemoryStore<V extends object> implements Store<V> {
-  readonly #lru: LRUCache<string, V>
-  readonly #maxBytes: number
+/** Bytes a variant counts against the bound: its body, its fields and a fixed overhead. */
+export function variantSize (record: StoredRecord): number {
+  let n = record.bodySize + 256
+  for (const name in record.headers) {
+    const v = record.headers[name]
+    if (v === undefined) continue
+    if (Array.isArray(v)) for (const x of v) n += name.length + x.length + 4
+    else n += name.length + v.length + 4
+  }
+  return n
+}
+
+/** The variants of one primary key; a new array on every change, so readers never see it mutate. */
+interface Slot { variants: Variant[] }
+
+/** In-memory tier over lru-cache. `get` answers synchronously. */
+export class MemoryStore implements Store {
+  readonly #lru: LRUCache<string, Slot>
+  readonly #opts: MemoryStoreOptions
+  /** tag → primary keys whose variants carry it */
+  readonly #tags = new Map<string, Set<string>>()
   #evictions = 0
+  #entries = 0
+  /** why the slot being disposed leaves, when lru-cache cannot know (delete vs purge) */
+  #reason: RemovalReason = 'delete'
 
-  /** called when a value leaves the store by eviction, expiry or deletion (not by replacement) */
-  onRemove: ((key: string, value: V) => void) | undefined
+  onRemove: ((record: StoredRecord, reason: RemovalReason) => void) | undefined
 
-  /** @param maxBytes total bytes (must be > 0); @param maxEntryBytes largest single value */
-  constructor (maxBytes: number, maxEntryBytes: number) {
-    if (!(maxBytes > 0)) throw new TypeError(`MemoryStore maxBytes must be a positive number, got ${maxBytes}`)
-    this.#maxBytes = maxBytes
-    this.#lru = new LRUCache<string, V>({
-      maxSize: maxBytes,
-      maxEntrySize: Math.max(1, Math.min(maxEntryBytes, maxBytes)),
+  constructor (opts: MemoryStoreOptions) {
+    if (!(opts.maxBytes > 0)) throw new TypeError(`MemoryStore maxBytes must be a positive number, got ${opts.maxBytes}`)
+    if (!(opts.maxEntryBytes > 0)) throw new TypeError(`MemoryStore maxEntryBytes must be a positive number, got ${opts.maxEntryBytes}`)
+    if (!(opts.maxVariants >= 1)) throw new TypeError(`MemoryStore maxVariants must be at least 1, got ${opts.maxVariants}`)
+    this.#opts = opts
+    this.#lru = new LRUCache<string, Slot>({
+      maxSize: opts.maxBytes,
       ttlAutopurge: false,
-      dispose: (v, k, reason) => {
-        if (reason === 'evict') this.#evictions++
-        if (reason !== 'set') this.onRemove?.(k, v)
+      dispose: (slot, key, reason) => {
+        if (reason === 'set') return
+        const why: RemovalReason = reason === 'evict' ? 'size' : reason === 'expire' ? 'ttl' : this.#reason
+        if (why === 'size') this.#evictions += slot.variants.length
+        this.#entries -= slot.variants.length
+        const records = slot.variants.map(v => v.record)
+        this.#forget(key, records, [], records, why)
       }
     })
   }
 
-  get (key: string): V | undefined {
-    return this.#lru.get(key)
+  get (key: string): Variant[] {
+    return this.#lru.get(key)?.variants ?? []
   }
 
-  set (key: string, value: V, opts: SetOptions): void {
-    this.#lru.set(key, value, { size: Math.max(1, opts.size), ttl: Math.max(1, Math.ceil(opts.ttl)) })
+  body (key: string, id: string): Buffer | undefined {
+    return this.#lru.get(key)?.variants.find(v => v.record.id === id)?.body
   }
 
-  delete (key: string): void {
+  put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
+    const limit = Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes)
+    const base = variantSize({ ...record, bodySize: 0 })
+    if (base + Math.max(0, record.bodySize) > limit) return undefined
+    // A known length (Content-Length) gets one allocation; otherwise chunks are joined once.
+    const known = record.bodySize >= 0 ? Buffer.allocUnsafeSlow(record.bodySize) : undefined
+    const chunks: Buffer[] = []
+    let written = 0
+    let state: 'open' | 'done' | 'failed' = 'open'
+    return {
+      write: (chunk: Buffer): boolean => {
+        if (state !== 'open') return false
+        if (base + written + chunk.length > limit || (known !== undefined && written + chunk.length > known.length)) {
+          state = 'failed'
+          chunks.length = 0
+          return false
+        }
+        if (known !== undefined) chunk.copy(known, written)
+        else chunks.push(chunk)
+        written += chunk.length
+        return true
+      },
+      end: async (): Promise<void> => {
+        if (state !== 'open') throw new Error('variant not stored: body exceeded its bound')
+        state = 'done'
+        if (known !== undefined && written !== known.length) throw new Error(`variant not stored: ${written} of ${known.length} body bytes`)
+        const body = known ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, written))
+        this.#commit({ record: { ...record, bodySize: written }, body }, opts)
+      },
+      abort: (): void => {
+        state = 'failed'
+        chunks.length = 0
+      }
+    }
+  }
+
+  async update (record: StoredRecord): Promise<boolean> {
+    const slot = this.#lru.get(record.key, { updateAgeOnGet: false })
+    const i = slot?.variants.findIndex(v => v.record.id === record.id) ?? -1
+    if (slot === undefined || i === -1) return false
+    const old = slot.variants[i]!
+    const variants = slot.variants.slice()
+    variants[i] = { record: { ...record, bodySize: old.record.bodySize }, body: old.body }
+    this.#write(record.key, variants, [])
+    return true
+  }
+
+  async remove (key: string, ids: readonly string[]): Promise<number> {
+    const slot = this.#lru.get(key, { updateAgeOnGet: false })
+    if (slot === undefined) return 0
+    const kept = slot.variants.filter(v => !ids.includes(v.record.id))
+    const gone = slot.variants.length - kept.length
+    if (gone === 0) return 0
+    if (kept.length === 0) return await this.delete(key)
+    this.#write(key, kept, slot.variants.filter(v => ids.includes(v.record.id)).map(v => v.record))
+    return gone
+  }
+
+  async delete (key: string): Promise<number> {
+    const n = this.#lru.get(key, { updateAgeOnGet: false })?.variants.length ?? 0
+    this.#reason = 'delete'
     this.#lru.delete(key)
+    return n
   }
 
-  /** Every key currently held (for purges by prefix). */
-  keys (): IterableIterator<string> {
-    return this.#lru.keys()
+  async tagged (tag: string): Promise<string[]> {
+    return [...this.#tags.get(tag) ?? []]
+  }
+
+  async keys (limit: number): Promise<string[]> {
+    const out: string[] = []
+    for (const k of this.#lru.keys()) {
+      if (out.length >= limit) break
+      out.push(k)
+    }
+    return out
   }
 
   stats (): StoreStats {
-    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, maxBytes: this.#maxBytes, evictions: this.#evictions }
+    return { entries: this.#entries, bytes: this.#lru.calculatedSize, maxBytes: this.#opts.maxBytes, evictions: this.#evictions }
   }
+
+  async close (): Promise<void> {
+    this.#reason = 'delete'
+    this.#lru.clear()
+  }
+
+  /** Adds a committed variant: it replaces `opts.replaces` and any variant with its secondary key. */
+  #commit (v: Variant, opts: PutOptions): void {
+    const key = v.record.key
+    const old = this.#lru.get(key, { updateAgeOnGet: false })?.variants ?? []
+    const same = (o: Variant): boolean => opts.replaces.includes(o.record.id) || (o.record.varyKey === v.record.varyKey && sameFields(o.record, v.record))
+    const kept = old.filter(o => !same(o))
+    const next = [v, ...kept].slice(0, Math.max(1, opts.maxVariants))
+    this.#write(key, next, old.filter(o => !next.includes(o)).map(o => o.record))
+  }
+
+  /** Writes a slot's variants, or drops it when none is still needed; `gone` are the records removed for good. */
+  #write (key: string, variants: Variant[], gone: StoredRecord[]): void {
+    const now = this.#opts.clock()
+    let size = 0
+    let until = 0
+    for (const v of variants) {
+      size += variantSize(v.record)
+      until = Math.max(until, v.record.keepUntil)
+    }
+    if (until - now <= 0 || size > this.#opts.maxBytes) {
+      this.#reason = 'delete'
+      this.#lru.delete(key)
+      return
+    }
+    const previous = this.#lru.get(key, { updateAgeOnGet: false })?.variants ?? []
+    // lru-cache disposes a replaced value silently ('set'): prune and report here instead.
+    this.#forget(key, previous.filter(p => !variants.includes(p)).map(p => p.record), variants, [])
+    for (const r of gone) this.onRemove?.(r, 'delete')
+    for (const v of variants) for (const tag of v.record.tags) {
+      let keys = this.#tags.get(tag)
+      if (keys === undefined) this.#tags.set(tag, keys = new Set())
+      keys.add(key)
+    }
+    this.#entries += variants.length - previous.length
+    this.#lru.set(key, { variants }, { size: Math.max(1, size), ttl: Math.max(1, Math.ceil(until - now)) })
+  }
+
+  /** Prunes the tag index of records leaving a slot (keeping tags the remaining variants carry) and reports `removed`. */
+  #forget (key: string, leaving: StoredRecord[], remaining: Variant[], removed: StoredRecord[], reason: RemovalReason = 'delete'): void {
+    for (const r of leaving) {
+      for (const tag of r.tags) {
+        if (remaining.some(v => v.record.tags.includes(tag))) continue
+        const keys = this.#tags.get(tag)
+        keys?.delete(key)
+        if (keys?.size === 0) this.#tags.delete(tag)
+      }
+    }
+    for (const r of removed) this.onRemove?.(r, reason)
+  }
+}
+
+/** True when two records vary on the same fields. */
+function sameFields (a: StoredRecord, b: StoredRecord): boolean {
+  if (a.varyFields.length !== b.varyFields.length) return false
+  for (let i = 0; i < a.varyFields.length; i++) if (a.varyFields[i] !== b.varyFields[i]) return false
+  return true
 }

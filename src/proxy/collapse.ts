@@ -30,7 +30,9 @@ export class Flight {
   }
 }
 
-const RELEASED: Outcome = Object.freeze({ kind: 'released' })
+/** The shared outcome objects (outcomes are immutable). */
+export const RELEASED: Outcome = Object.freeze({ kind: 'released' })
+export const STORED: Outcome = Object.freeze({ kind: 'stored' })
 
 /** The in-flight registry and the hit-for-miss memory. */
 export class Collapser {
