@@ -110,7 +110,8 @@ export interface BuildInput {
 
 /** Builds a stored record, computing its freshness and keep-until once. */
 export function buildRecord (x: BuildInput, opts: EntryOptions): StoredRecord {
-  const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
+  // The time of receipt stands in for a missing or invalid Date (RFC 9110 §6.6.1, RFC 9111 §4.2.1).
+  const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined, x.times.responseTime)
   const initialAge = correctedInitialAge({ date: x.headers.date, age: x.age }, x.times)
   const etag = firstValue(x.headers.etag)
   const lastModified = firstValue(x.headers['last-modified'])
