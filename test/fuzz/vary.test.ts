@@ -57,9 +57,10 @@ t.test('normalizeVaryValue', async t => {
 
 t.test('normalizeAcceptEncoding', async t => {
   const coding = fc.constantFrom('gzip', 'br', 'zstd', 'deflate', 'identity', 'x-gzip', 'compress', '*', 'GZIP', 'Br')
-  // Weights are qvalues or noise; noise without '"': an unbalanced quote swallows the rest of the
-  // field, so such a field is order-dependent by construction.
-  const noise = fieldChars(5).map(s => s.replaceAll('"', ''))
+  // Weights are qvalues or noise; noise without '"' (an unbalanced quote swallows the rest of the
+  // field, so such a field is order-dependent by construction) and without ',' (which would add
+  // members the property does not know of).
+  const noise = fieldChars(5).map(s => s.replaceAll(/[",]/g, ''))
   const member = fc.tuple(coding, fc.option(fc.oneof(qvalue, noise), { nil: undefined }), ows).map(([c, q, s]) => q === undefined ? c : `${c}${s};${s}q=${q}`)
   property(t, 'any value → a sorted list of known codings', anyField.map(v => Array.isArray(v) ? v.join(',') : v ?? ''), v => {
     const got = normalizeAcceptEncoding(v)
