@@ -4,8 +4,8 @@
 
 import type { CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
-import { formatHttpDate } from '../http/dates.ts'
-import { firstValue, appendMember } from '../http/fields.ts'
+import { formatHttpDate, parseHttpDate } from '../http/dates.ts'
+import { firstValue, appendMember, singleField } from '../http/fields.ts'
 import { freshnessLifetime, correctedInitialAge, keepUntil, type PolicyOptions, type KeepOptions, type ExchangeTimes } from './policy.ts'
 import type { Headers, StoredRecord, Variant } from './contract.ts'
 
@@ -41,7 +41,10 @@ export function fields304 (hasETag: boolean): readonly string[] {
  * Copies response headers for storage: without hop-by-hop fields (§3.1), fields named by
  * private= or no-cache= (§5.2.2.7, §5.2.2.4: stored without them rather than revalidated),
  * Set-Cookie (never served to another client), Age (recomputed) and targeted fields meant for us.
- * Adds Date when the origin sent none (RFC 9110 §6.6.1).
+ * Adds Date when the origin sent none, and replaces an invalid or repeated one, with the time of
+ * receipt (RFC 9110 §6.6.1: "MAY replace that value with the time that response was received"),
+ * so age and freshness count from receipt rather than making the response stale.
+ * https://www.rfc-editor.org/rfc/rfc9110#section-6.6.1
  */
 export function storedHeaders (src: Headers, cc: CacheControl, opts: EntryOptions, responseTime: number): Headers {
   const drop = hopByHopFor(src.connection)
@@ -52,7 +55,7 @@ export function storedHeaders (src: Headers, cc: CacheControl, opts: EntryOption
     if (cc.privateFields?.includes(name) === true || cc.noCacheFields?.includes(name) === true) continue
     out[name] = v
   }
-  if (out.date === undefined) out.date = formatHttpDate(responseTime)
+  if (parseHttpDate(singleField(out.date)) === undefined) out.date = formatHttpDate(responseTime)
   return out
 }
 
@@ -107,7 +110,8 @@ export interface BuildInput {
 
 /** Builds a stored record, computing its freshness and keep-until once. */
 export function buildRecord (x: BuildInput, opts: EntryOptions): StoredRecord {
-  const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
+  // The time of receipt stands in for a missing or invalid Date (RFC 9110 §6.6.1, RFC 9111 §4.2.1).
+  const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined, x.times.responseTime)
   const initialAge = correctedInitialAge({ date: x.headers.date, age: x.age }, x.times)
   const etag = firstValue(x.headers.etag)
   const lastModified = firstValue(x.headers['last-modified'])

@@ -1,7 +1,8 @@
 // Cache keys: the primary key (RFC 9111 §2: method-independent target URI, with scheme and
 // Host) and the Vary secondary key (§4.1) with field-value normalisation.
 
-import { splitList } from '../http/fields.ts'
+import { splitList, splitParameters, normalizeWhitespace } from '../http/fields.ts'
+import { normalizeAcceptList, parseWeight } from '../http/negotiation.ts'
 import { matchRoute, type Route, type RouteCache } from '../config/routes.ts'
 
 /**
@@ -57,11 +58,12 @@ export function normalizeAcceptEncoding (value: string): string {
   const listed = new Set<string>()
   let star = false
   for (const member of splitList(value)) {
-    const [raw, ...params] = member.split(';').map(s => s.trim().toLowerCase())
+    const [raw, ...params] = splitParameters(member).map(s => s.toLowerCase())
     const coding = raw === 'x-gzip' ? 'gzip' : raw
     if (coding !== undefined) listed.add(coding)
-    const q = params.find(p => p.startsWith('q='))
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue
+    // A refused coding (q=0), or one whose weight is not a qvalue, is not accepted.
+    const q = params.find(p => /^q\s*=/.test(p))
+    if (q !== undefined && !((parseWeight(q.slice(q.indexOf('=') + 1).trim()) ?? 0) > 0)) continue
     if (coding === '*') star = true
     else if (coding !== undefined && KNOWN_CODINGS.includes(coding)) accepted.add(coding)
   }
@@ -70,22 +72,27 @@ export function normalizeAcceptEncoding (value: string): string {
   return [...accepted].sort().join(',')
 }
 
-/** Fields whose values are lists where member order carries no meaning for selection. */
-const LIST_FIELDS = new Set(['accept', 'accept-charset', 'accept-language', 'cache-control', 'pragma', 'te', 'prefer'])
+/** Accept-* fields whose members are case-insensitive and whose order carries the client's tie-break. */
+const ACCEPT_LISTS = new Set(['accept', 'accept-charset', 'accept-language'])
 
 /**
- * Normalises one request field value for Vary matching (§4.1: "normalizing ... e.g. whitespace,
- * ordering of list members"): whitespace collapsed, list members sorted where order is not
- * significant, Accept-Encoding reduced to the accepted codings. Absent fields stay distinct from
- * empty ones.
+ * Normalises one request field value for Vary matching, by what the field means (§4.1 allows
+ * "normalizing both header field values in a way that is known to have identical semantics"):
+ * - Accept-Encoding: the set of accepted codings;
+ * - Accept, Accept-Charset, Accept-Language: whitespace and case folded, weights canonical, and
+ *   members kept in the client's order (origins break ties by it: "fr, en" ≢ "en, fr");
+ * - any other field: whitespace only, case and order kept (freshgate does not know its grammar).
+ * Absent fields stay distinct from empty ones (and from every present value).
  * https://www.rfc-editor.org/rfc/rfc9111#section-4.1
  */
 export function normalizeVaryValue (field: string, value: string | string[] | undefined): string {
   if (value === undefined) return '\u0000'
-  const joined = Array.isArray(value) ? value.join(', ') : value
+  // RFC 9110 §5.5: a recipient MAY replace NUL, CR and LF in a field value with SP; done here so a
+  // value can never equal the absent marker nor forge a line of the secondary key.
+  const joined = (Array.isArray(value) ? value.join(', ') : value).replace(/[\u0000\r\n]/g, ' ')
   if (field === 'accept-encoding') return normalizeAcceptEncoding(joined)
-  if (LIST_FIELDS.has(field)) return splitList(joined).map(m => m.replace(/\s*;\s*/g, ';').replace(/\s+/g, ' ')).sort().join(',')
-  return joined.trim().replace(/\s+/g, ' ')
+  if (ACCEPT_LISTS.has(field)) return normalizeAcceptList(joined)
+  return normalizeWhitespace(joined)
 }
 
 /** The secondary key: the normalised values of the Vary fields, in field order. '' when Vary is empty. */

@@ -1,7 +1,7 @@
 // Entity tags and the conditional request fields a cache answers itself
 // (RFC 9110 §8.8.3, §13.1.2, §13.1.3, §13.1.5, §13.2.2). Pure predicates over header values.
 
-import { splitList } from './fields.ts'
+import { splitOutsideQuotes } from './fields.ts'
 import { parseHttpDate } from './dates.ts'
 
 /** A parsed entity-tag. */
@@ -22,6 +22,16 @@ export function parseETag (value: string | undefined): EntityTag | undefined {
   return { weak: m[1] !== undefined, tag: m[2]! }
 }
 
+/**
+ * Splits an entity-tag list (If-None-Match, If-Match). A comma inside quotes does not split, and a
+ * backslash is an ordinary etagc, not an escape: `"\\", "a"` is two tags (RFC 9110 §8.8.3 has no
+ * quoted-pair in opaque-tag).
+ * https://www.rfc-editor.org/rfc/rfc9110#section-8.8.3
+ */
+export function splitETagList (value: string): string[] {
+  return splitOutsideQuotes(value, 0x2c /* , */, false)
+}
+
 /** Strong comparison: both strong and identical (RFC 9110 §8.8.3.2). */
 export function strongMatch (a: EntityTag, b: EntityTag): boolean {
   return !a.weak && !b.weak && a.tag === b.tag
@@ -39,7 +49,7 @@ export function weakMatch (a: EntityTag, b: EntityTag): boolean {
  * https://www.rfc-editor.org/rfc/rfc9110#section-13.1.2
  */
 export function noneMatchFails (ifNoneMatch: string, etag: string | undefined): boolean {
-  const members = splitList(ifNoneMatch)
+  const members = splitETagList(ifNoneMatch)
   if (members.some(m => m === '*')) return true
   const current = parseETag(etag)
   if (current === undefined) return false
@@ -52,15 +62,17 @@ export function noneMatchFails (ifNoneMatch: string, etag: string | undefined): 
 
 /**
  * Evaluates If-Modified-Since (RFC 9110 §13.1.3): true when the stored representation has not
- * been modified since the given date, i.e. a 304 is due. An invalid date, or a stored response
- * without a usable Last-Modified, never yields a 304.
+ * been modified since the given date, i.e. a 304 is due. A cache compares with the stored
+ * response's Last-Modified, and without a usable one with its Date, which freshgate always holds
+ * (the origin's, or the time of receipt: entry.ts storedHeaders) (RFC 9111 §4.3.2). An invalid
+ * If-Modified-Since never yields a 304.
  * https://www.rfc-editor.org/rfc/rfc9110#section-13.1.3
+ * https://www.rfc-editor.org/rfc/rfc9111#section-4.3.2
  */
 export function notModifiedSince (ifModifiedSince: string, lastModified: string | undefined, date: string | undefined): boolean {
   const since = parseHttpDate(ifModifiedSince)
   if (since === undefined) return false
-  // Without Last-Modified, the response's Date stands in, as origins do (§13.2.2 uses the
-  // selected representation's last modification date; a cache knows no better one).
+  // Without Last-Modified, the response's Date stands in (RFC 9111 §4.3.2).
   const modified = parseHttpDate(lastModified) ?? parseHttpDate(date)
   if (modified === undefined) return false
   return modified <= since

@@ -5,14 +5,28 @@
 export function splitList (value: string | string[] | undefined): string[] {
   if (value === undefined) return []
   if (Array.isArray(value)) return value.flatMap(v => splitList(v))
+  return splitOutsideQuotes(value, 0x2c /* , */, true)
+}
+
+/** Splits a list member into its item and parameters at ";" (RFC 9110 §5.6.6), honouring quoted strings. */
+export function splitParameters (member: string): string[] {
+  return splitOutsideQuotes(member, 0x3b /* ; */, true)
+}
+
+/**
+ * Splits `value` at the `separator` character where it is outside double quotes, trimming members
+ * and dropping empty ones. With `escapes`, a backslash inside quotes escapes the next character
+ * (quoted-string, RFC 9110 §5.6.4); without, it is an ordinary character (entity-tags, §8.8.3).
+ */
+export function splitOutsideQuotes (value: string, separator: number, escapes: boolean): string[] {
   const out: string[] = []
   let start = 0
   let quoted = false
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
     if (c === 0x22 /* " */) quoted = !quoted
-    else if (c === 0x5c /* \ */ && quoted) i++
-    else if (c === 0x2c /* , */ && !quoted) {
+    else if (c === 0x5c /* \ */ && quoted && escapes) i++
+    else if (c === separator && !quoted) {
       const member = value.slice(start, i).trim()
       if (member !== '') out.push(member)
       start = i + 1
@@ -20,6 +34,40 @@ export function splitList (value: string | string[] | undefined): string[] {
   }
   const last = value.slice(start).trim()
   if (last !== '') out.push(last)
+  return out
+}
+
+/**
+ * Normalises the whitespace of a field value without knowing its grammar: outside quoted strings,
+ * runs of whitespace become one space, and whitespace at the ends and beside "," goes (OWS around
+ * list delimiters, RFC 9110 §5.6.1, carries no meaning). Quoted strings are kept byte for byte.
+ */
+export function normalizeWhitespace (value: string): string {
+  let out = ''
+  let pendingSpace = false
+  let quoted = false
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!
+    if (quoted) {
+      out += ch
+      if (ch === '\\' && i + 1 < value.length) out += value[++i]!
+      else if (ch === '"') quoted = false
+      continue
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') {
+      pendingSpace = true
+      continue
+    }
+    if (ch === ',') {
+      out += ch
+      pendingSpace = false
+      continue
+    }
+    if (pendingSpace && out !== '' && !out.endsWith(',')) out += ' '
+    pendingSpace = false
+    out += ch
+    if (ch === '"') quoted = true
+  }
   return out
 }
 

@@ -2,40 +2,103 @@
 // target list obeys instead of Cache-Control and Expires.
 
 import { parseCacheControl, type CacheControl } from './cache-control.ts'
-import { joinField, splitList } from './fields.ts'
+import { splitList, isToken } from './fields.ts'
+import { DELTA_SECONDS_MAX } from './dates.ts'
+import { parseDictionary, type Member } from './structured.ts'
 
-// A targeted field is a Structured Fields Dictionary (RFC 8941 §3.2): lowercase keys, values that
-// are integers, decimals, strings, tokens, byte sequences or booleans. Members set to ?0 are false.
-const SF_KEY = /^[a-z*][a-z0-9_\-.*]*$/
-// Bare items: integer/decimal, string, token, byte sequence (RFC 8941 §3.3.5), boolean.
-const SF_VALUE = /^(?:-?\d{1,15}(?:\.\d{1,3})?|"(?:[^"\\]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*|:[A-Za-z0-9+/=]*:|\?[01])$/
+/** Directives whose argument is delta-seconds: an sf-integer, never negative (RFC 9213 §2.1). */
+const DELTA = new Map<string, 'maxAge' | 'sMaxAge' | 'staleWhileRevalidate' | 'staleIfError' | 'maxStale' | 'minFresh'>([
+  ['max-age', 'maxAge'],
+  ['s-maxage', 'sMaxAge'],
+  ['stale-while-revalidate', 'staleWhileRevalidate'],
+  ['stale-if-error', 'staleIfError'],
+  ['max-stale', 'maxStale'],
+  ['min-fresh', 'minFresh']
+])
 
-/** Parses a targeted field as an SF Dictionary; undefined when it is invalid or empty (RFC 9213 §2.1). */
+/** Directives without an argument: an sf-boolean, true when written bare (RFC 9213 §2.1). */
+const FLAGS = new Map<string, 'noStore' | 'public' | 'mustRevalidate' | 'proxyRevalidate' | 'immutable' | 'noTransform' | 'onlyIfCached' | 'mustUnderstand'>([
+  ['no-store', 'noStore'],
+  ['public', 'public'],
+  ['must-revalidate', 'mustRevalidate'],
+  ['proxy-revalidate', 'proxyRevalidate'],
+  ['immutable', 'immutable'],
+  ['no-transform', 'noTransform'],
+  ['only-if-cached', 'onlyIfCached'],
+  ['must-understand', 'mustUnderstand']
+])
+
+/**
+ * Parses a targeted field (RFC 9213 §2.1) into directives; undefined when the field is absent or
+ * empty, is not a valid Structured Field Dictionary (RFC 8941), or gives a known directive a value
+ * of the wrong type, so that the caller falls back to Cache-Control as a whole:
+ * - delta-seconds directives (max-age, s-maxage, stale-*) must be non-negative sf-integers
+ *   (max-age="10", max-age=1.5 and max-age=-1 are wrong: "a consuming implementation [that] were to
+ *   coerce a max-age with a decimal value into an integer would behave differently");
+ * - directives without an argument (no-store, public, …) must be sf-booleans (no-store=3 is wrong);
+ * - no-cache and private must be an sf-boolean or an sf-string listing field names (private=x is wrong).
+ * Unknown directives may have any value, and parameters are ignored ("Parameters received on cache
+ * directives are to be ignored"). A member set to ?0 is false.
+ * https://www.rfc-editor.org/rfc/rfc9213#section-2.1
+ */
 export function parseTargeted (value: string | string[] | undefined): CacheControl | undefined {
-  const joined = joinField(value)
-  if (joined === undefined) return undefined
-  const members = new Map<string, string | undefined>()
-  for (const member of splitList(joined)) {
-    // Parameters (;a=b) are allowed by the SF syntax and ignored here.
-    const [head] = member.split(';')
-    const eq = head!.indexOf('=')
-    // No trimming: SF allows no whitespace around "=" or before ";" (RFC 8941 §4.2.2, §4.2.3.2),
-    // and a parsing error means the whole field is ignored (RFC 9213 §2.1).
-    const key = eq === -1 ? head! : head!.slice(0, eq)
-    const val = eq === -1 ? undefined : head!.slice(eq + 1)
-    if (!SF_KEY.test(key) || (val !== undefined && !SF_VALUE.test(val))) return undefined
-    // A repeated key overwrites the earlier value (RFC 8941 §4.2.2), so "a, a=?0" leaves a false.
-    members.set(key, val)
-  }
+  const dict = parseDictionary(value)
   // Only an empty field falls back to Cache-Control (RFC 9213 §2.2); a valid one whose members
   // are all ?0 still governs, with those directives false.
-  if (members.size === 0) return undefined
-  const kept: string[] = []
-  for (const [key, val] of members) {
-    if (val === '?0') continue
-    kept.push(val === undefined || val === '?1' ? key : `${key}=${val}`)
+  if (dict === undefined || dict.size === 0) return undefined
+  const cc: CacheControl = { ...parseCacheControl(undefined) }
+  for (const [key, member] of dict) {
+    const delta = DELTA.get(key)
+    if (delta !== undefined) {
+      const n = integerOf(member)
+      if (n === undefined) return undefined
+      cc[delta] = Math.min(n, DELTA_SECONDS_MAX)
+      continue
+    }
+    const flag = FLAGS.get(key)
+    if (flag !== undefined) {
+      const b = booleanOf(member)
+      if (b === undefined) return undefined
+      cc[flag] = b
+      continue
+    }
+    if (key === 'no-cache' || key === 'private') {
+      const b = booleanOf(member)
+      const fields = b === undefined ? fieldNamesOf(member) : undefined
+      if (b === undefined && fields === undefined) return undefined
+      // An empty list names no field: the directive is unqualified, as in parseCacheControl.
+      const qualified = fields !== undefined && fields.length > 0
+      if (key === 'no-cache') {
+        cc.noCache = b === true || (fields !== undefined && !qualified)
+        if (qualified) cc.noCacheFields = fields; else delete cc.noCacheFields
+      } else {
+        cc.private = b === true || (fields !== undefined && !qualified)
+        if (qualified) cc.privateFields = fields; else delete cc.privateFields
+      }
+    }
+    // Unknown directives are ignored (RFC 9111 §5.2.3), whatever their type.
   }
-  return parseCacheControl(kept.join(', '))
+  return cc
+}
+
+/** The value of an sf-integer member that is a valid delta-seconds, else undefined. */
+function integerOf (m: Member): number | undefined {
+  if (m.kind !== 'item' || m.item.type !== 'integer' || m.item.value < 0) return undefined
+  return m.item.value
+}
+
+/** The value of an sf-boolean member, else undefined. */
+function booleanOf (m: Member): boolean | undefined {
+  if (m.kind !== 'item' || m.item.type !== 'boolean') return undefined
+  return m.item.value
+}
+
+/** The lowercased field names of an sf-string member listing field names, else undefined. */
+function fieldNamesOf (m: Member): string[] | undefined {
+  if (m.kind !== 'item' || m.item.type !== 'string') return undefined
+  const names = splitList(m.item.value)
+  if (!names.every(isToken)) return undefined
+  return names.map(n => n.toLowerCase())
 }
 
 /** The directives that govern a response for this cache, and where they came from. */

@@ -36,7 +36,10 @@ t.test('storedHeaders (RFC 9111 §3.1)', async t => {
     { name: 'when no-cache names fields → should drop those fields (§5.2.2.4)', src: { ...base, 'x-token': 't', 'x-public': 'y' }, cc: 'no-cache="x-token", max-age=60', present: { 'x-public': 'y' }, absent: ['x-token'] },
     { name: 'when a field value is undefined → should leave the field out', src: { ...base, 'x-none': undefined }, present: base, absent: ['x-none'] },
     { name: 'when the origin sent Date → should keep it', src: { date: at(-5 * S) }, present: { date: at(-5 * S) }, absent: [] },
-    { name: 'when the origin sent no Date → should add the time of receipt (RFC 9110 §6.6.1)', src: { 'content-type': 'text/plain' }, present: { date: at(0) }, absent: [] }
+    { name: 'when the origin sent no Date → should add the time of receipt (RFC 9110 §6.6.1)', src: { 'content-type': 'text/plain' }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent an invalid Date → should replace it with the time of receipt (RFC 9110 §6.6.1)', src: { date: 'yesterday' }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent Date twice → should replace it with the time of receipt', src: { date: [at(-5 * S), at(-9 * S)] }, present: { date: at(0) }, absent: [] },
+    { name: 'when the origin sent Date in lower case → should keep it as sent', src: { date: 'mon, 15 jan 2024 11:59:55 gmt' }, present: { date: 'mon, 15 jan 2024 11:59:55 gmt' }, absent: [] }
   ]
   for (const r of rows) {
     const cc = parseCacheControl(r.cc ?? r.src['cache-control'])
@@ -101,7 +104,10 @@ t.test('buildRecord', async t => {
     { name: 'when the response has stale-while-revalidate and no validator → should keep it for that window', got: () => build({ date: at(0), 'cache-control': 'max-age=60, stale-while-revalidate=600' }).keepUntil, want: T0 + 660 * S },
     { name: 'when the operator grace is the longest → should keep it for the grace', got: () => build({ date: at(0), 'cache-control': 'max-age=60' }, 'x', undefined, 200, { opts: { ...OPTS, staleIfErrorGrace: 600_000 } }).keepUntil, want: T0 + 660 * S },
     { name: 'when the record is serialised → should survive a JSON round trip (a shared tier stores it so)', got: () => { const r = build({ date: at(0), etag: '"a"', 'cache-control': 'max-age=60' }); return JSON.parse(JSON.stringify(r)).keepUntil === r.keepUntil && JSON.parse(JSON.stringify(r)).id === r.id }, want: true },
-    { name: 'when sizing the variant → should count body, header strings and a fixed overhead', got: () => { const r = build({ date: at(0) }, 'hello'); return variantSize(r) - r.bodySize - Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0) }, want: 256 }
+    { name: 'when sizing the variant → should count body, header strings and a fixed overhead', got: () => { const r = build({ date: at(0) }, 'hello'); return variantSize(r) - r.bodySize - Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0) }, want: 256 },
+    { name: 'when Date is invalid and Expires is an hour after receipt → should be fresh for that hour, not stale (RFC 9110 §6.6.1)', got: () => build({ date: 'garbage', expires: at(3600 * S) }).lifetime, want: 3600 * S },
+    { name: 'when Date is invalid and Last-Modified is 10 days old → should use heuristic freshness from receipt', got: () => build({ date: 'garbage', 'last-modified': at(-10 * 86_400 * S) }).lifetime, want: 86_400 * S },
+    { name: 'when Date is invalid → should count age from receipt', got: () => build({ date: 'garbage', age: '5' }, 'x', { requestTime: T0, responseTime: T0 }).initialAge, want: 5 * S }
   ]
   for (const r of rows) t.same(r.got(), r.want, r.name)
 })

@@ -56,15 +56,41 @@ t.test('normalizeVaryValue', async t => {
     { name: 'when the field is absent in both → should match', field: 'accept', a: undefined, b: undefined, same: true },
     { name: 'when the field is absent in one and empty in the other → should not match', field: 'accept', a: undefined, b: '', same: false },
     { name: 'when Accept-Encoding absent and empty are compared → should not match', field: 'accept-encoding', a: undefined, b: '', same: false },
-    { name: 'when Accept-Encoding lists the same codings in another order → should match', field: 'accept-encoding', a: 'gzip, br', b: 'br;q=0.5,gzip', same: true },
+    { name: 'when Accept-Encoding lists the same codings in another order → should match (a set of codings)', field: 'accept-encoding', a: 'gzip, br', b: 'br;q=0.5,gzip', same: true },
     { name: 'when Accept-Encoding accepts different codings → should not match', field: 'accept-encoding', a: 'gzip', b: 'br', same: false },
-    { name: 'when Accept-Language lists members in another order → should match', field: 'accept-language', a: 'fr, en;q=0.5', b: 'en; q=0.5,fr', same: true },
-    { name: 'when Accept lists members in another order → should match', field: 'accept', a: 'text/html, application/json', b: 'application/json,text/html', same: true },
-    { name: 'when a list field arrives on several lines → should match the joined form', field: 'accept', a: ['text/html', 'application/json'], b: 'application/json, text/html', same: true },
+    { name: 'when Accept-Encoding refuses a coding with an invalid weight → should not count it as accepted', field: 'accept-encoding', a: 'gzip;q=abc, br', b: 'br', same: true },
+
+    // Accept-Language: case and whitespace fold, order never (issue 9 #3)
+    { name: 'when Accept-Language differs only in case and spacing → should match ("en, de" ≡ "eN,De")', field: 'accept-language', a: 'en, de', b: 'eN,De', same: true },
+    { name: 'when Accept-Language lists members in another order → should not match (origins break ties by order)', field: 'accept-language', a: 'fr, en', b: 'en, fr', same: false },
+    { name: 'when Accept-Language lists weighted members in another order → should not match', field: 'accept-language', a: 'fr, en;q=0.5', b: 'en; q=0.5,fr', same: false },
+    { name: 'when Accept-Language has spaces around ";" and "=" → should match the tight form', field: 'accept-language', a: 'fr ; q=0.5 , en', b: 'fr;q=0.5,en', same: true },
+    { name: 'when a weight is written q=0.50 or Q=0.5 → should match q=0.5', field: 'accept-language', a: 'fr;q=0.50', b: 'fr;Q=0.5', same: true },
+    { name: 'when a weight is written q=1.000 → should match q=1', field: 'accept-language', a: 'fr;q=1.000', b: 'fr;q=1', same: true },
+    { name: 'when the weights differ → should not match', field: 'accept-language', a: 'fr;q=0.5', b: 'fr;q=0.6', same: false },
     { name: 'when list members differ → should not match', field: 'accept-language', a: 'fr', b: 'de', same: false },
+    { name: 'when a list field arrives on several lines → should match the joined form', field: 'accept-language', a: ['en', 'de'], b: 'en, de', same: true },
+    { name: 'when a list has empty members → should ignore them (RFC 9110 §5.6.1)', field: 'accept-language', a: 'en,,de,', b: 'en, de', same: true },
+
+    // Accept and Accept-Charset
+    { name: 'when Accept differs in the case of a media type → should match', field: 'accept', a: 'Text/HTML, application/json', b: 'text/html,application/json', same: true },
+    { name: 'when Accept lists members in another order → should not match', field: 'accept', a: 'text/html, application/json', b: 'application/json, text/html', same: false },
+    { name: 'when a charset parameter differs in case or quoting → should match', field: 'accept', a: 'text/html; Charset="UTF-8"', b: 'text/html;charset=utf-8', same: true },
+    { name: 'when another parameter value differs in case → should not match (values are case-sensitive)', field: 'accept', a: 'text/html;level=A', b: 'text/html;level=a', same: false },
+    { name: 'when a quoted parameter value holds a space → should keep it', field: 'accept', a: 'text/x;p="a b"', b: 'text/x;p="ab"', same: false },
+    { name: 'when Accept-Charset differs only in case → should match', field: 'accept-charset', a: 'UTF-8, ISO-8859-1;q=0.5', b: 'utf-8,iso-8859-1;q=0.5', same: true },
+    { name: 'when Accept-Charset lists members in another order → should not match', field: 'accept-charset', a: 'utf-8, iso-8859-1', b: 'iso-8859-1, utf-8', same: false },
+
+    // other fields: whitespace only
+    { name: 'when a field differs only in spaces around commas → should match ("1,2" ≡ " 1, 2 ")', field: 'x-list', a: '1,2', b: ' 1, 2 ', same: true },
     { name: 'when a non-list field differs only in whitespace → should match', field: 'user-agent', a: '  curl/8.0   (x) ', b: 'curl/8.0 (x)', same: true },
+    { name: 'when a field arrives on several lines → should match the joined form', field: 'x-list', a: ['1', '2'], b: '1,2', same: true },
+    { name: 'when whitespace inside a quoted string differs → should not match', field: 'x-q', a: '"a  b"', b: '"a b"', same: false },
     { name: 'when a non-list field has members in another order → should not match (order may matter)', field: 'cookie', a: 'a=1, b=2', b: 'b=2, a=1', same: false },
-    { name: 'when a non-list field differs in case → should not match', field: 'x-mode', a: 'Dark', b: 'dark', same: false }
+    { name: 'when words are separated by a space or not at all → should not match', field: 'x-mode', a: 'a b', b: 'ab', same: false },
+    { name: 'when a field of unknown grammar differs in case → should not match', field: 'x-mode', a: 'Dark', b: 'dark', same: false },
+    { name: 'when a present value is a NUL → should not match the absent field (fuzz)', field: 'accept', a: '\u0000', b: undefined, same: false },
+    { name: 'when a value holds NUL, CR or LF → should read them as spaces (RFC 9110 §5.5)', field: 'x-mode', a: 'a\r\nb\u0000c', b: 'a b c', same: true }
   ]
   for (const r of rows) t.equal(normalizeVaryValue(r.field, r.a) === normalizeVaryValue(r.field, r.b), r.same, r.name)
 })
@@ -73,9 +99,10 @@ t.test('secondaryKey', async t => {
   const rows: Array<{ name: string, fields: string[], headers: Record<string, string | undefined>, want: string }> = [
     { name: 'when Vary is empty → should be the empty key', fields: [], headers: { accept: 'x' }, want: '' },
     { name: 'when one field varies → should hold its normalised value', fields: ['accept-encoding'], headers: { 'accept-encoding': 'gzip, br' }, want: 'accept-encoding=br,gzip\n' },
-    { name: 'when two fields vary → should hold both in field order', fields: ['accept', 'accept-encoding'], headers: { accept: 'b, a', 'accept-encoding': 'gzip' }, want: 'accept=a,b\naccept-encoding=gzip\n' },
+    { name: 'when two fields vary → should hold both in field order', fields: ['accept', 'accept-encoding'], headers: { accept: 'b, A', 'accept-encoding': 'gzip' }, want: 'accept=b,a\naccept-encoding=gzip\n' },
     { name: 'when a varying field is absent → should mark it absent', fields: ['accept-language'], headers: {}, want: 'accept-language=\u0000\n' },
-    { name: 'when a varying field is empty → should hold the empty value', fields: ['accept-language'], headers: { 'accept-language': '' }, want: 'accept-language=\n' }
+    { name: 'when a varying field is empty → should hold the empty value', fields: ['accept-language'], headers: { 'accept-language': '' }, want: 'accept-language=\n' },
+    { name: 'when a value holds a line break → should not forge another line of the key', fields: ['x-a', 'x-b'], headers: { 'x-a': '1\nx-b=2', 'x-b': '2' }, want: 'x-a=1 x-b=2\nx-b=2\n' }
   ]
   for (const r of rows) t.equal(secondaryKey(r.fields, r.headers), r.want, r.name)
 })

@@ -152,6 +152,9 @@ t.test('freshnessLifetime (RFC 9111 §4.2.1, §4.2.2)', async t => {
     { name: 'when Expires is repeated → should be 0 (§4.2.1 allows treating it as stale)', res: { date: DATE, expires: [at(H), at(2 * H)] }, want: 0 },
     { name: 'when Date is absent → should measure Expires from the time of receipt (§4.2.1)', res: { expires: at(H) }, received: T0 + MIN, want: H - MIN },
     { name: 'when Date is absent and no receipt time is known → should be 0', res: { expires: at(H) }, want: 0 },
+    { name: 'when Date is invalid → should measure Expires from the time of receipt, not be stale (RFC 9110 §6.6.1)', res: { date: 'not a date', expires: at(H) }, received: T0 + MIN, want: H - MIN },
+    { name: 'when Date is repeated → should measure Expires from the time of receipt', res: { date: [DATE, at(MIN)], expires: at(H) }, received: T0, want: H },
+    { name: 'when Date, Expires and Last-Modified are in lower case → should still parse them', res: { date: DATE.toLowerCase(), 'last-modified': at(-5 * DAY).toLowerCase() }, want: 12 * H },
 
     // targeted fields ignore Expires
     { name: 'when a targeted field governs → should ignore Expires', targeted: true, res: { date: DATE, expires: at(H) }, want: 0 },

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import {
-  parseETag, strongMatch, weakMatch, noneMatchFails, notModifiedSince, shouldAnswer304, ifRangeMatches,
+  parseETag, splitETagList, strongMatch, weakMatch, noneMatchFails, notModifiedSince, shouldAnswer304, ifRangeMatches,
   type EntityTag, type ClientConditionals
 } from '../../src/http/conditional.ts'
 
@@ -27,6 +27,16 @@ t.test('parseETag', async t => {
     { name: 'when the value is a list of two tags → should be undefined', value: '"a", "b"', want: undefined }
   ]
   for (const r of rows) t.same(parseETag(r.value), r.want, r.name)
+})
+
+t.test('splitETagList', async t => {
+  const rows: Array<{ name: string, value: string, want: string[] }> = [
+    { name: 'when tags are separated by commas → should split and trim them', value: ' "a" , W/"b",, "c"', want: ['"a"', 'W/"b"', '"c"'] },
+    { name: 'when a tag holds a comma → should not split it', value: '"a,b", "c"', want: ['"a,b"', '"c"'] },
+    { name: 'when a tag ends in a backslash → should end it at its quote', value: '"\\", "a"', want: ['"\\"', '"a"'] },
+    { name: 'when the field is * → should keep it', value: '*', want: ['*'] }
+  ]
+  for (const r of rows) t.same(splitETagList(r.value), r.want, r.name)
 })
 
 t.test('strongMatch and weakMatch (the table of RFC 9110 §8.8.3.2)', async t => {
@@ -61,7 +71,10 @@ t.test('noneMatchFails (If-None-Match, weak comparison)', async t => {
     { name: 'when the stored response has no ETag → should not answer 304', inm: '"a"', etag: undefined, want: false },
     { name: 'when the stored ETag is malformed → should not answer 304', inm: '"a"', etag: 'a', want: false },
     { name: 'when the client tag is malformed → should not answer 304', inm: 'a', etag: '"a"', want: false },
-    { name: 'when the field is empty → should not answer 304', inm: '', etag: '"a"', want: false }
+    { name: 'when the field is empty → should not answer 304', inm: '', etag: '"a"', want: false },
+    { name: 'when a tag ends in a backslash and the match follows it → should answer 304 (fuzz: a backslash is not an escape in an entity-tag)', inm: '"\\", "a"', etag: '"a"', want: true },
+    { name: 'when the stored tag is a lone backslash → should match it', inm: '"x", "\\"', etag: '"\\"', want: true },
+    { name: 'when a tag holds a backslash before a comma → should not swallow the next tag', inm: 'W/"a\\", "b"', etag: '"b"', want: true }
   ]
   for (const r of rows) t.equal(noneMatchFails(r.inm, r.etag), r.want, r.name)
 })
@@ -76,7 +89,11 @@ t.test('notModifiedSince (If-Modified-Since)', async t => {
     { name: 'when the date is "0" → should not answer 304', ims: '0', lastModified: LM, date: LM_PLUS_1H, want: false },
     { name: 'when there is no Last-Modified and Date is not later → should answer 304 (RFC 9111 §4.3.2)', ims: LM_PLUS_1H, lastModified: undefined, date: LM, want: true },
     { name: 'when there is no Last-Modified and Date is later → should not answer 304', ims: LM, lastModified: undefined, date: LM_PLUS_1H, want: false },
-    { name: 'when neither Last-Modified nor Date is usable → should not answer 304', ims: LM, lastModified: undefined, date: undefined, want: false }
+    { name: 'when neither Last-Modified nor Date is usable → should not answer 304', ims: LM, lastModified: undefined, date: undefined, want: false },
+    { name: 'when there is no Last-Modified and Date equals the date → should answer 304', ims: LM, lastModified: undefined, date: LM, want: true },
+    { name: 'when Last-Modified is invalid → should compare with Date instead', ims: LM_PLUS_1H, lastModified: 'yesterday', date: LM, want: true },
+    { name: 'when Last-Modified is invalid and Date is later → should not answer 304', ims: LM, lastModified: 'yesterday', date: LM_PLUS_1H, want: false },
+    { name: 'when the dates are written in lower case → should still compare them', ims: LM.toLowerCase(), lastModified: undefined, date: LM_MINUS_1S.toUpperCase(), want: true }
   ]
   for (const r of rows) t.equal(notModifiedSince(r.ims, r.lastModified, r.date), r.want, r.name)
 })
@@ -92,6 +109,16 @@ t.test('shouldAnswer304 (precedence of RFC 9110 §13.2.2)', async t => {
     { name: 'when neither is sent → should not answer 304', cond: {}, want: false }
   ]
   for (const r of rows) t.equal(shouldAnswer304(r.cond, stored), r.want, r.name)
+
+  // RFC 9111 §4.3.2: without Last-Modified, the stored response's Date stands in.
+  const noLastModified = { date: LM }
+  const fallback: Array<{ name: string, cond: ClientConditionals, want: boolean }> = [
+    { name: 'when the stored response has no Last-Modified and nothing changed since its Date → should answer 304', cond: { ifModifiedSince: LM }, want: true },
+    { name: 'when the stored response has no Last-Modified and If-Modified-Since is after its Date → should answer 304', cond: { ifModifiedSince: LM_PLUS_1H }, want: true },
+    { name: 'when the stored response has no Last-Modified and If-Modified-Since is before its Date → should not answer 304', cond: { ifModifiedSince: LM_MINUS_1S }, want: false },
+    { name: 'when the stored response has no validator at all and If-None-Match is sent → should not answer 304', cond: { ifNoneMatch: '"a"', ifModifiedSince: LM_PLUS_1H }, want: false }
+  ]
+  for (const r of fallback) t.equal(shouldAnswer304(r.cond, noLastModified), r.want, r.name)
 })
 
 t.test('ifRangeMatches (If-Range, RFC 9110 §13.1.5)', async t => {

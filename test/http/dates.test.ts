@@ -24,7 +24,12 @@ t.test('parseHttpDate: the three formats', async t => {
     { name: 'when the time is midnight at the epoch → should return 0', value: 'Thu, 01 Jan 1970 00:00:00 GMT', want: 0 },
     { name: 'when the second is a leap second (60) → should clamp it to :59', value: 'Sat, 31 Dec 2016 23:59:60 GMT', want: Date.UTC(2016, 11, 31, 23, 59, 59) },
     { name: 'when the four-digit year is below 100 → should keep the year, not map it to 19xx', value: 'Mon, 01 Jan 0001 00:00:00 GMT', want: new Date(0).setUTCFullYear(1, 0, 1) },
-    { name: 'when the year is 9999 → should accept it', value: 'Fri, 31 Dec 9999 23:59:59 GMT', want: Date.UTC(9999, 11, 31, 23, 59, 59) }
+    { name: 'when the year is 9999 → should accept it', value: 'Fri, 31 Dec 9999 23:59:59 GMT', want: Date.UTC(9999, 11, 31, 23, 59, 59) },
+    { name: 'when an IMF-fixdate is all lower case → should accept it (RFC 9110 §5.6.7 robustness)', value: 'sun, 06 nov 1994 08:49:37 gmt', want: EXAMPLE },
+    { name: 'when an IMF-fixdate is all upper case → should accept it', value: 'SUN, 06 NOV 1994 08:49:37 GMT', want: EXAMPLE },
+    { name: 'when an IMF-fixdate mixes case → should accept it', value: 'sUn, 06 nOv 1994 08:49:37 Gmt', want: EXAMPLE },
+    { name: 'when an rfc850-date is in lower case → should accept it', value: 'sunday, 06-nov-94 08:49:37 gmt', want: EXAMPLE },
+    { name: 'when an asctime-date is in upper case → should accept it', value: 'SUN NOV  6 08:49:37 1994', want: EXAMPLE }
   ]
   for (const r of rows) t.equal(parseHttpDate(r.value, NOW_2026), r.want, r.name)
 })

@@ -1,7 +1,7 @@
 // Table tests for the field-value helpers (RFC 9110 §5.3, §5.6.1, §5.6.2, §5.6.4).
 
 import t from 'tap'
-import { splitList, joinField, singleField, unquote, isToken, firstValue, appendMember } from '../../src/http/fields.ts'
+import { splitList, splitParameters, normalizeWhitespace, joinField, singleField, unquote, isToken, firstValue, appendMember } from '../../src/http/fields.ts'
 
 type Field = string | string[] | undefined
 
@@ -75,4 +75,25 @@ t.test('firstValue and appendMember', async t => {
     ['when the field is repeated → appendMember joins the lines first', appendMember(['x; hit', 'y; fwd=miss'], 'fg; hit'), 'x; hit, y; fwd=miss, fg; hit']
   ]
   for (const [name, got, want] of rows) t.equal(got, want, name)
+})
+
+t.test('splitParameters', async t => {
+  const rows: Array<{ name: string, value: string, want: string[] }> = [
+    { name: 'when a member has parameters → should split at ";" and trim', value: 'text/html ; q=0.5;level=1', want: ['text/html', 'q=0.5', 'level=1'] },
+    { name: 'when a quoted value holds ";" → should not split it', value: 'a;p="x;y"', want: ['a', 'p="x;y"'] },
+    { name: 'when there are empty parameters → should drop them', value: 'a;;b;', want: ['a', 'b'] }
+  ]
+  for (const r of rows) t.same(splitParameters(r.value), r.want, r.name)
+})
+
+t.test('normalizeWhitespace', async t => {
+  const rows: Array<{ name: string, value: string, want: string }> = [
+    { name: 'when the value has spaces around commas → should remove them', value: ' 1 , 2 ', want: '1,2' },
+    { name: 'when the value has runs of spaces and tabs → should make each one space', value: 'a \t  b', want: 'a b' },
+    { name: 'when a quoted string holds spaces → should keep them', value: 'x = "a  ,  b"  ', want: 'x = "a  ,  b"' },
+    { name: 'when a quoted string holds an escaped quote → should keep to its end', value: '"a\\"  b"   c', want: '"a\\"  b" c' },
+    { name: 'when the value is only whitespace → should be empty', value: ' \t ', want: '' },
+    { name: 'when the value has no whitespace → should be unchanged', value: 'a,b;c=d', want: 'a,b;c=d' }
+  ]
+  for (const r of rows) t.equal(normalizeWhitespace(r.value), r.want, r.name)
 })
