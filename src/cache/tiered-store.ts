@@ -1,0 +1,136 @@
+// Two tiers as one store: memory (L1) in front of a shared or disk tier (L2). A hit in L1 stays
+// synchronous; an L1 miss looks in L2 and promotes what it finds, bodies included. Writes go to
+// both, and L2's failures never fail L1's: L2 is an optimisation, the origin is the truth.
+
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
+import type { MemoryStore } from './store.ts'
+
+/** Store statistics of both tiers: L1's at the top level. */
+export interface TieredStats extends StoreStats {
+  l2: StoreStats
+}
+
+/** Settings of the tiered store. */
+export interface TieredStoreOptions {
+  /** most variants kept per primary key (used when promoting from L2) */
+  maxVariants: number
+}
+
+/** L1 in memory in front of an L2 tier. */
+export class TieredStore implements Store {
+  /** the memory tier; invalidations from other replicas are applied to it alone */
+  readonly l1: MemoryStore
+  /** the shared or disk tier */
+  readonly l2: Store
+  readonly #opts: TieredStoreOptions
+  /** promotions in flight, so concurrent L1 misses of one key read L2 once */
+  readonly #loading = new Map<string, Promise<Variant[]>>()
+  /** L2 writes that failed (the L1 write stood) */
+  l2WriteFailures = 0
+
+  onRemove: ((record: StoredRecord, reason: RemovalReason) => void) | undefined
+
+  constructor (l1: MemoryStore, l2: Store, opts: TieredStoreOptions) {
+    this.l1 = l1
+    this.l2 = l2
+    this.#opts = opts
+    // L1's removals are the ones this process sees (evictions, expiry, purges): report those.
+    l1.onRemove = (record, reason) => this.onRemove?.(record, reason)
+  }
+
+  get (key: string): Variant[] | Promise<Variant[]> {
+    const hit = this.l1.get(key)
+    if (hit.length > 0) return hit
+    let loading = this.#loading.get(key)
+    if (loading === undefined) {
+      loading = this.#promote(key).finally(() => this.#loading.delete(key))
+      this.#loading.set(key, loading)
+    }
+    return loading
+  }
+
+  /** Reads a key from L2 and copies its variants, with bodies, into L1 (oldest first, so the newest ends first). */
+  async #promote (key: string): Promise<Variant[]> {
+    const found = await this.l2.get(key)
+    if (found.length === 0) return []
+    const whole: Variant[] = []
+    for (const v of found) {
+      const body = v.body ?? await this.l2.body(key, v.record.id)
+      if (body !== undefined && body.length === v.record.bodySize) whole.push({ record: v.record, body })
+    }
+    for (const v of whole.slice().reverse()) {
+      const w = this.l1.put(v.record, { replaces: [], maxVariants: this.#opts.maxVariants })
+      if (w === undefined) continue
+      if (w.write(v.body!)) await w.end().catch(() => undefined)
+      else w.abort()
+    }
+    // The L1 objects when L1 took them (so heads prepared on them are memoised); else L2's.
+    const promoted = this.l1.get(key)
+    return promoted.length > 0 ? promoted : whole
+  }
+
+  body (key: string, id: string): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.l1.body(key, id) ?? this.l2.body(key, id)
+  }
+
+  put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
+    const w1 = this.l1.put(record, opts)
+    const w2 = this.l2.put(record, opts)
+    if (w1 === undefined && w2 === undefined) return undefined
+    let open1 = w1 !== undefined
+    let open2 = w2 !== undefined
+    return {
+      write: (chunk: Buffer): boolean => {
+        if (open1) open1 = w1!.write(chunk)
+        if (open2) open2 = w2!.write(chunk)
+        return open1 || open2
+      },
+      end: async (): Promise<void> => {
+        const [r1, r2] = await Promise.allSettled([
+          w1 === undefined ? Promise.reject(new Error('not taken')) : w1.end(),
+          w2 === undefined ? Promise.reject(new Error('not taken')) : w2.end()
+        ])
+        if (w2 !== undefined && r2.status === 'rejected' && r1.status === 'fulfilled') this.l2WriteFailures++
+        // Stored when either tier committed it (L2 alone takes bodies too large for L1).
+        if (r1.status === 'rejected' && r2.status === 'rejected') throw w1 !== undefined ? r1.reason : r2.reason
+      },
+      abort: (): void => {
+        w1?.abort()
+        w2?.abort()
+      }
+    }
+  }
+
+  async update (record: StoredRecord): Promise<boolean> {
+    const [a, b] = await Promise.all([this.l1.update(record), this.l2.update(record).catch(() => false)])
+    return a || b
+  }
+
+  async remove (key: string, ids: readonly string[]): Promise<number> {
+    const [a, b] = await Promise.all([this.l1.remove(key, ids), this.l2.remove(key, ids).catch(() => 0)])
+    return Math.max(a, b)
+  }
+
+  async delete (key: string): Promise<number> {
+    const [a, b] = await Promise.all([this.l1.delete(key), this.l2.delete(key).catch(() => 0)])
+    return Math.max(a, b)
+  }
+
+  async tagged (tag: string): Promise<string[]> {
+    const [a, b] = await Promise.all([this.l1.tagged(tag), this.l2.tagged(tag).catch(() => [])])
+    return [...new Set([...a, ...b])]
+  }
+
+  async keys (limit: number): Promise<string[]> {
+    const [a, b] = await Promise.all([this.l1.keys(limit), this.l2.keys(limit).catch(() => [])])
+    return [...new Set([...a, ...b])].slice(0, limit)
+  }
+
+  stats (): TieredStats {
+    return { ...this.l1.stats(), l2: this.l2.stats() }
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([this.l1.close(), this.l2.close()])
+  }
+}
