@@ -41,18 +41,26 @@ export class TieredStore implements Store {
   get (key: string): Variant[] | Promise<Variant[]> {
     const hit = this.l1.get(key)
     if (hit.length > 0) return hit
+    return this.refresh(key)
+  }
+
+  /**
+   * Reads a key from L2 and merges its variants into L1, even when L1 has some: for a request
+   * none of L1's variants matches (Vary), since another replica may have stored its variant.
+   */
+  async refresh (key: string): Promise<Variant[]> {
     let loading = this.#loading.get(key)
     if (loading === undefined) {
       loading = this.#promote(key).finally(() => this.#loading.delete(key))
       this.#loading.set(key, loading)
     }
-    return loading
+    return await loading
   }
 
   /** Reads a key from L2 and copies its variants, with bodies, into L1 (oldest first, so the newest ends first). */
   async #promote (key: string): Promise<Variant[]> {
     const found = await this.l2.get(key)
-    if (found.length === 0) return []
+    if (found.length === 0) return this.l1.get(key)
     const whole: Variant[] = []
     for (const v of found) {
       const body = v.body ?? await this.l2.body(key, v.record.id)
