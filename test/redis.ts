@@ -3,7 +3,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -125,4 +125,37 @@ export async function startCluster (t: { teardown: (fn: () => unknown) => void }
 async function clusterOk (port: number): Promise<boolean> {
   const r = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8', timeout: 2000 })
   return r.stdout?.includes('cluster_state:ok') ?? false
+}
+
+/**
+ * Starts one Sentinel (`redis-server --sentinel`, quorum 1) watching `primary` as "mymaster";
+ * killed at teardown. Undefined when it does not come up.
+ */
+export async function startSentinel (t: { teardown: (fn: () => unknown) => void }, primary: RedisServer): Promise<{ url: string } | undefined> {
+  const dir = mkdtempSync(join(tmpdir(), 'freshgate-sentinel-'))
+  const conf = join(dir, 'sentinel.conf')
+  writeFileSync(conf, `sentinel monitor mymaster 127.0.0.1 ${primary.port} 1\nsentinel down-after-milliseconds mymaster 5000\n`)
+  let child: ChildProcess | undefined
+  let port = 0
+  for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
+    port = await freePort()
+    child = await startSentinelOn(conf, port, dir)
+  }
+  t.teardown(async () => {
+    await stop(child)
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return child === undefined ? undefined : { url: `redis+sentinel://127.0.0.1:${port}/mymaster` }
+}
+
+async function startSentinelOn (conf: string, port: number, cwd: string): Promise<ChildProcess | undefined> {
+  const child = spawn('redis-server', [conf, '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'], { cwd, stdio: 'ignore' })
+  for (let i = 0; i < 100; i++) {
+    const reply = await ask(port, 'SENTINEL get-master-addr-by-name mymaster', 200)
+    if (reply === '*2') return child
+    if (child.exitCode !== null) return undefined
+    await new Promise(resolve => setTimeout(resolve, 30))
+  }
+  await stop(child)
+  return undefined
 }

@@ -100,6 +100,7 @@ export class RedisStore implements Store {
   readonly #opts: RedisStoreOptions
   readonly #client: Client
   #subscriber: Client | undefined
+  #subscribing: Promise<boolean> | undefined
   readonly #listeners: Array<(msg: InvalidationMessage) => void> = []
   readonly #locks = new Map<string, string>()
   readonly #counters: TierCounters = { hits: 0, misses: 0, errors: 0, latencySum: 0, latencyCount: 0 }
@@ -402,20 +403,19 @@ export class RedisStore implements Store {
       for (const l of this.#listeners) l(msg)
     })
     // Subscribed once; ioredis resubscribes after every reconnect.
-    sub.subscribe(channel).catch(() => { this.#counters.errors++ })
+    this.#subscribing = sub.subscribe(channel).then(() => true, () => { this.#counters.errors++; return false })
   }
 
-  /** Resolves once the invalidation channel is subscribed, or false after `timeoutMs`. */
+  /** Resolves true once this handle's invalidation listener is subscribed, or false after `timeoutMs`. */
   async subscribed (timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs
-    while (Date.now() < until) {
-      if (this.#subscriber?.status === 'ready') {
-        const n = await this.#try<Array<string | number>>([], async () => await this.#client.pubsub('NUMSUB', `${this.#opts.prefix}invalidate`) as Array<string | number>)
-        if (Number(n[1] ?? 0) > 0) return true
-      }
-      await new Promise(resolve => setTimeout(resolve, 20))
+    if (this.#subscribing === undefined) return false
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(false), timeoutMs) })
+    try {
+      return await Promise.race([this.#subscribing, late])
+    } finally {
+      clearTimeout(timer)
     }
-    return false
   }
 
   /**
