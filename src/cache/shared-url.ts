@@ -3,7 +3,8 @@
 //   redis://[user:pass@]host:port[/db]                        one server (rediss:// for TLS)
 //   redis+sentinel://[user:pass@]h1:26379,h2:26379/name[/db]  the primary Sentinel names `name`
 //   redis+cluster://[user:pass@]h1:7000,h2:7001               seed nodes of a Cluster (no db: Cluster has only 0)
-// Credentials are the data nodes' (Redis ≥ 6 ACL user, or only a password); Sentinels are asked without them.
+// Credentials are the data nodes' (`user:pass@` for a Redis ≥ 6 ACL user, `:pass@` for a password
+// alone); Sentinels are asked without them.
 
 import { ConfigError } from '../errors.ts'
 
@@ -48,8 +49,6 @@ export function parseSharedTarget (text: string, key = 'store.shared'): SharedTa
     const user = colon === -1 ? m[3] : m[3].slice(0, colon)
     username = user === '' ? undefined : decodeURIComponent(user)
     password = colon === -1 ? undefined : decodeURIComponent(m[3].slice(colon + 1))
-    // "redis://secret@host" is the common shorthand for a password with no user.
-    if (colon === -1) { password = username; username = undefined }
   }
   const nodes = m[4]!.split(',').map(h => hostPort(h, fail))
   if (mode === 'single' && nodes.length !== 1) fail('one host:port, or use redis+sentinel:// or redis+cluster:// for several')

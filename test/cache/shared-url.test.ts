@@ -8,7 +8,7 @@ t.test('accepted forms', async t => {
   const rows = [
     { name: 'a plain URL → one server, db 0', url: 'redis://127.0.0.1:6379', want: { mode: 'single', tls: false, nodes: [{ host: '127.0.0.1', port: 6379 }], username: undefined, password: undefined, db: 0, name: undefined } },
     { name: 'user, password and db → all three', url: 'redis://app:s%40cret@cache:6380/3', want: { mode: 'single', tls: false, nodes: [{ host: 'cache', port: 6380 }], username: 'app', password: 's@cret', db: 3, name: undefined } },
-    { name: 'a password alone, before the host → a password with no user', url: 'redis://secret@cache', want: { mode: 'single', tls: false, nodes: [{ host: 'cache', port: 6379 }], username: undefined, password: 'secret', db: 0, name: undefined } },
+    { name: 'a user alone → a user with no password', url: 'redis://app@cache', want: { mode: 'single', tls: false, nodes: [{ host: 'cache', port: 6379 }], username: 'app', password: undefined, db: 0, name: undefined } },
     { name: 'rediss:// → TLS', url: 'rediss://:pw@cache:6379', want: { mode: 'single', tls: true, nodes: [{ host: 'cache', port: 6379 }], username: undefined, password: 'pw', db: 0, name: undefined } },
     { name: 'an IPv6 host → unbracketed', url: 'redis://[::1]:7000', want: { mode: 'single', tls: false, nodes: [{ host: '::1', port: 7000 }], username: undefined, password: undefined, db: 0, name: undefined } },
     { name: 'sentinels and a master name → sentinel mode', url: 'redis+sentinel://s1:26379,s2:26380/mymaster/2', want: { mode: 'sentinel', tls: false, nodes: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }], username: undefined, password: undefined, db: 2, name: 'mymaster' } },
