@@ -1,0 +1,57 @@
+// Picks the store from the config: memory alone, or memory in front of a shared (Redis/Valkey)
+// or disk tier. The one place that turns `cache.*` and `store.*` into store objects.
+
+import type { Config } from '../config/schema.ts'
+import { ConfigError } from '../errors.ts'
+import type { Store } from './contract.ts'
+import { DiskStore } from './disk-store.ts'
+import { RedisStore } from './redis-store.ts'
+import { checkPrefix, parseSharedTarget } from './shared-url.ts'
+import { MemoryStore } from './store.ts'
+import { TieredStore } from './tiered-store.ts'
+
+/** The store and, when there is one, the shared tier (for invalidations, locks and its state). */
+export interface Tiers {
+  store: Store
+  /** set when store.shared is: the pub/sub channel, fill locks, state and counters live here */
+  shared: RedisStore | undefined
+}
+
+/** Checks the store.* settings without opening anything; throws ConfigError naming the key. */
+export function checkStoreConfig (config: Pick<Config, 'store'>): void {
+  if (config.store.shared !== undefined) parseSharedTarget(config.store.shared)
+  checkPrefix(config.store.prefix)
+  if (config.store.shared !== undefined && config.store.disk.dir !== undefined) {
+    throw new ConfigError('store.disk.dir', config.store.disk.dir, 'unset when store.shared is set (one second tier: shared or disk)')
+  }
+}
+
+/** Opens the configured tiers (the disk tier scans its directory first). */
+export async function openTiers (config: Pick<Config, 'cache' | 'store'>, clock: () => number): Promise<Tiers> {
+  checkStoreConfig(config)
+  const maxBytes = Math.max(1, config.cache.maxSize)
+  const maxEntryBytes = Math.max(1, Math.min(config.cache.maxEntrySize, maxBytes))
+  const memory = new MemoryStore({ maxBytes, maxEntryBytes, maxVariants: config.cache.maxVariants, clock })
+  const tiered = { maxVariants: config.cache.maxVariants }
+  if (config.store.shared !== undefined) {
+    const shared = new RedisStore({
+      target: parseSharedTarget(config.store.shared),
+      prefix: config.store.prefix,
+      commandTimeout: config.store.commandTimeout,
+      maxEntryBytes: Math.max(1, config.cache.maxEntrySize),
+      clock
+    })
+    return { store: new TieredStore(memory, shared, tiered), shared }
+  }
+  if (config.store.disk.dir !== undefined) {
+    const disk = await DiskStore.open({
+      dir: config.store.disk.dir,
+      maxBytes: config.store.disk.maxSize,
+      maxEntryBytes: Math.max(1, Math.min(config.cache.maxEntrySize, config.store.disk.maxSize)),
+      maxVariants: config.cache.maxVariants,
+      clock
+    })
+    return { store: new TieredStore(memory, disk, tiered), shared: undefined }
+  }
+  return { store: memory, shared: undefined }
+}
