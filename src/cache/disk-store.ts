@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 import { variantSize } from './store.ts'
+import { bufferedWriter } from './writer.ts'
 
 /** Settings of the disk tier. */
 export interface DiskStoreOptions {
@@ -285,35 +286,7 @@ export class DiskStore implements Store {
   }
 
   put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
-    const limit = Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes)
-    const base = variantSize({ ...record, bodySize: 0 })
-    if (base + Math.max(0, record.bodySize) > limit) return undefined
-    const chunks: Buffer[] = []
-    let written = 0
-    let state: 'open' | 'done' | 'failed' = 'open'
-    return {
-      write: (chunk: Buffer): boolean => {
-        if (state !== 'open') return false
-        if (base + written + chunk.length > limit || (record.bodySize >= 0 && written + chunk.length > record.bodySize)) {
-          state = 'failed'
-          chunks.length = 0
-          return false
-        }
-        chunks.push(chunk)
-        written += chunk.length
-        return true
-      },
-      end: async (): Promise<void> => {
-        if (state !== 'open') throw new Error('variant not stored: body exceeded its bound')
-        state = 'done'
-        if (record.bodySize >= 0 && written !== record.bodySize) throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
-        await this.#commit({ ...record, bodySize: written }, Buffer.concat(chunks, written), opts)
-      },
-      abort: (): void => {
-        state = 'failed'
-        chunks.length = 0
-      }
-    }
+    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => { await this.#commit(r, body, opts) })
   }
 
   /** Writes a variant's files (body, then record: the commit point), then updates the index. */

@@ -23,6 +23,7 @@ import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 import { PUT, UPDATE, REMOVE, TAG, UNLOCK } from './redis-lua.ts'
 import { variantSize } from './store.ts'
+import { bufferedWriter } from './writer.ts'
 import type { SharedTarget } from './shared-url.ts'
 
 /** Settings of the Redis tier. */
@@ -195,36 +196,7 @@ export class RedisStore implements Store {
   }
 
   put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
-    const limit = this.#opts.maxEntryBytes
-    const base = variantSize({ ...record, bodySize: 0 })
-    if (base + Math.max(0, record.bodySize) > limit) return undefined
-    const chunks: Buffer[] = []
-    let written = 0
-    let state: 'open' | 'done' | 'failed' = 'open'
-    return {
-      write: (chunk: Buffer): boolean => {
-        if (state !== 'open') return false
-        if (base + written + chunk.length > limit || (record.bodySize >= 0 && written + chunk.length > record.bodySize)) {
-          state = 'failed'
-          chunks.length = 0
-          return false
-        }
-        chunks.push(chunk)
-        written += chunk.length
-        return true
-      },
-      end: async (): Promise<void> => {
-        if (state !== 'open') throw new Error('variant not stored: body exceeded its bound')
-        state = 'done'
-        if (record.bodySize >= 0 && written !== record.bodySize) throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
-        const stored = { ...record, bodySize: written }
-        await this.#commit(stored, Buffer.concat(chunks, written), opts)
-      },
-      abort: (): void => {
-        state = 'failed'
-        chunks.length = 0
-      }
-    }
+    return bufferedWriter(record, this.#opts.maxEntryBytes, async (r, body) => { await this.#commit(r, body, opts) })
   }
 
   /** Runs the commit script, then links the new variant's tags and unlinks the removed ones'. */
