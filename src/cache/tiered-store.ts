@@ -4,6 +4,7 @@
 
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 import type { MemoryStore } from './store.ts'
+import type { Invalidation } from './redis-store.ts'
 
 /** Store statistics of both tiers: L1's at the top level. */
 export interface TieredStats extends StoreStats {
@@ -75,6 +76,21 @@ export class TieredStore implements Store {
     // The L1 objects when L1 took them (so heads prepared on them are memoised); else L2's.
     const promoted = this.l1.get(key)
     return promoted.length > 0 ? promoted : whole
+  }
+
+  /**
+   * Carries out another replica's purge here: drops the keys it names from L1 alone, since the
+   * sender already purged L2. Soft purges too: L2 holds the soft-purged records, and the next
+   * request reads them from there. Resolves to how many variants left L1.
+   */
+  async dropLocal (msg: Invalidation): Promise<number> {
+    let keys: string[]
+    if (msg.kind === 'key') keys = [msg.key]
+    else if (msg.kind === 'prefix') keys = (await this.l1.keys(Number.MAX_SAFE_INTEGER)).filter(k => k.startsWith(msg.prefix))
+    else keys = [...new Set((await Promise.all(msg.tags.map(async tag => await this.l1.tagged(tag)))).flat())]
+    let n = 0
+    for (const k of keys) n += await this.l1.delete(k)
+    return n
   }
 
   body (key: string, id: string): Buffer | undefined | Promise<Buffer | undefined> {

@@ -99,6 +99,47 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.equal(a.l1.get('http://a/x').length, 1, 'A\'s L1 still holds it: the invalidation channel is what clears it')
     })
 
+    t.test('when a replica purges and publishes → the others should drop the key from L1 and find the purged state in L2', async t => {
+      const clock = { t: Date.now() }
+      const prefix = `pub${++prefixes}:`
+      const replicas = await Promise.all([0, 1, 2].map(async () => await redisTiered(server.url, clock, prefix)))
+      t.teardown(() => Promise.all(replicas.map(r => r.close())))
+      const [a, b, c] = replicas as [TieredStore, TieredStore, TieredStore]
+      const heard: number[] = []
+      for (const r of [b, c]) {
+        const l2 = r.l2 as RedisStore
+        l2.onInvalidation(msg => { r.dropLocal(msg).then(n => heard.push(n), () => heard.push(-1)) })
+        t.ok(await l2.subscribed(5000))
+      }
+      await write(a, record('http://a/p/1', { tags: ['red'] }, clock.t), '1')
+      await write(a, record('http://a/p/2', {}, clock.t), '2')
+      await write(a, record('http://a/q/1', {}, clock.t), '3')
+      for (const r of [b, c]) for (const k of ['http://a/p/1', 'http://a/p/2', 'http://a/q/1']) t.equal((await r.get(k)).length, 1, 'every replica holds every key in L1')
+      const wait = async (n: number): Promise<void> => { for (let i = 0; i < 200 && heard.length < n; i++) await new Promise(resolve => setTimeout(resolve, 10)) }
+
+      // by tag
+      for (const k of await a.tagged('red')) await a.delete(k)
+      await (a.l2 as RedisStore).publishInvalidation({ kind: 'tags', tags: ['red'], soft: false })
+      await wait(2)
+      t.same(heard, [1, 1], 'both others dropped one variant')
+      t.same(b.l1.get('http://a/p/1'), [], 'gone from B\'s L1')
+      t.same(await c.get('http://a/p/1'), [], 'and C finds nothing in L2 either')
+
+      // by prefix
+      await a.delete('http://a/p/2')
+      await (a.l2 as RedisStore).publishInvalidation({ kind: 'prefix', prefix: 'http://a/p/', soft: false })
+      await wait(4)
+      t.same(b.l1.get('http://a/p/2'), [])
+      t.equal(b.l1.get('http://a/q/1').length, 1, 'a key outside the prefix stays')
+
+      // by key
+      await a.delete('http://a/q/1')
+      await (a.l2 as RedisStore).publishInvalidation({ kind: 'key', key: 'http://a/q/1', soft: true })
+      await wait(6)
+      t.same(c.l1.get('http://a/q/1'), [])
+      t.same(await b.get('http://a/q/1'), [])
+    })
+
     t.test('when another replica stored a different variant of a key L1 holds → refresh should merge it in', async t => {
       const clock = { t: Date.now() }
       const prefix = `vary${++prefixes}:`
