@@ -12,7 +12,7 @@ import { ConfigError } from './errors.ts'
 import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
-import { startAdmin, type Admin } from './admin/server.ts'
+import { startAdmin, adminRuntimeOf, type Admin } from './admin/server.ts'
 import { appLogger, accessLogger } from './log.ts'
 
 /** Exit code for a bad flag or configuration. */
@@ -103,7 +103,7 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
   // one random worker, so the admin API runs only in single-process mode (README "Operations").
   if (config.admin.enabled && !cluster.isWorker) {
     try {
-      admin = await startAdmin(config, proxy, metrics)
+      admin = await startAdmin(config, adminRuntimeOf(proxy), metrics)
     } catch (err) {
       log.error({ err }, 'admin listener cannot listen')
       process.exit(1)

@@ -77,6 +77,7 @@ export function upstreamCode (err: unknown): ErrorCode {
   const e = err as { code?: string, name?: string, cause?: { code?: string } }
   const code = e?.code ?? ''
   const cause = e?.cause?.code ?? ''
+  if (code === 'FG_UPSTREAM_BUSY' || code === 'FG_REQUEST_BODY_TOO_LARGE' || code === 'FG_REQUEST_BODY_TIMEOUT') return code
   if (code === 'ECONNREFUSED' || cause === 'ECONNREFUSED') return 'FG_UPSTREAM_REFUSED'
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'FG_UPSTREAM_CONNECT_TIMEOUT'
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'FG_UPSTREAM_HEADERS_TIMEOUT'

@@ -5,7 +5,7 @@
 import pino, { type Logger } from 'pino'
 import pretty from 'pino-pretty'
 import type { Config } from './config/schema.ts'
-import type { AccessLog } from './proxy/handler.ts'
+import type { AccessLog } from './proxy/context.ts'
 
 /** The application logger (stderr; human-readable when stderr is a terminal). */
 export function appLogger (config: Config): Logger {

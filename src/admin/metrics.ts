@@ -2,8 +2,8 @@
 // registry of its own (never prom-client's global one) that the admin listener serves.
 
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
-import type { Observer, ServedKind } from '../proxy/handler.ts'
-import type { StoreStats } from '../cache/store.ts'
+import type { Observer, ServedKind } from '../proxy/context.ts'
+import type { StoreStats } from '../cache/contract.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 
 /** Every ServedKind; a Record so that a kind added to the union fails to typecheck here until listed. */

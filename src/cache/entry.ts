@@ -1,43 +1,18 @@
-// The stored response: what the store keeps for one variant, with its freshness facts computed
-// at store time and its response heads prepared once, so a hit only appends Age and Cache-Status.
+// Stored variants: building a serialisable record from an upstream response (freshness computed
+// once, at store time), freshening it from a 304 or HEAD, and the heads prepared for serving hits,
+// kept apart from the record and memoised on the variant by tiers that hand out one object.
 
 import type { CacheControl } from '../http/cache-control.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { formatHttpDate } from '../http/dates.ts'
 import { firstValue, appendMember } from '../http/fields.ts'
-import { freshnessLifetime, correctedInitialAge, type PolicyOptions, type ExchangeTimes, type StoredFreshness } from './policy.ts'
+import { freshnessLifetime, correctedInitialAge, keepUntil, type PolicyOptions, type KeepOptions, type ExchangeTimes } from './policy.ts'
+import type { Headers, StoredRecord, Variant } from './contract.ts'
 
-/** Response header map with lowercased names. */
-export type Headers = Record<string, string | string[] | undefined>
+export type { Headers, StoredRecord, Variant } from './contract.ts'
 
-/** One stored response (one variant of a URL). Immutable once built: freshening builds a new one. */
-export interface StoredResponse extends StoredFreshness {
-  status: number
-  statusMessage: string
-  /** stored header fields (lowercased names), as sent to clients, without Age */
-  headers: Headers
-  body: Buffer
-  /** sorted Vary field names of this response */
-  varyFields: readonly string[]
-  /** the secondary key of the request that produced it */
-  varyKey: string
-  /** the targeted field that governed it, if any (RFC 9213) */
-  target: string | undefined
-  etag: string | undefined
-  lastModified: string | undefined
-  date: string | undefined
-  /** flat [name, value, …] list for writeHead of a 200/HEAD answer, without Age and Cache-Status */
-  head: string[]
-  /** the same for a 304 answer (RFC 9110 §15.4.5 fields only) */
-  head304: string[]
-  /** bytes counted against the store: body plus headers */
-  size: number
-  /** surrogate keys (tags) the response carried, for purges by tag */
-  tags: readonly string[]
-}
-
-/** Settings that shape stored heads. */
-export interface EntryOptions extends PolicyOptions {
+/** Settings that shape stored records and heads. */
+export interface EntryOptions extends PolicyOptions, KeepOptions {
   /** fields removed before a response reaches clients (targeted fields meant for this cache) */
   stripFields: readonly string[]
   /** our Via entry, e.g. "1.1 freshgate" */
@@ -107,13 +82,16 @@ export function flatHead (headers: Headers, via: string, only?: readonly string[
 }
 
 
-/** Input for building a stored response. */
+/** Input for building a stored record. */
 export interface BuildInput {
+  /** primary key */
+  key: string
   status: number
   statusMessage: string
   /** headers already filtered by storedHeaders() */
   headers: Headers
-  body: Buffer
+  /** body length when known (Content-Length), else -1; the store sets the written length */
+  bodySize: number
   cc: CacheControl
   target: string | undefined
   varyFields: readonly string[]
@@ -123,26 +101,23 @@ export interface BuildInput {
   age: string | string[] | undefined
   /** surrogate keys (tags) */
   tags: readonly string[]
+  /** the variant id; a new one unless freshening */
+  id?: string
 }
 
-/** Builds a stored response, computing its freshness once and preparing its heads. */
-export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse {
-  // A stored body's length is known: hits go out with Content-Length, not chunked.
-  if (x.headers['content-length'] === undefined && x.status !== 204 && x.status !== 304) {
-    x = { ...x, headers: { ...x.headers, 'content-length': String(x.body.length) } }
-  }
+/** Builds a stored record, computing its freshness and keep-until once. */
+export function buildRecord (x: BuildInput, opts: EntryOptions): StoredRecord {
   const lifetime = freshnessLifetime(x.status, x.headers, x.cc, opts, x.target !== undefined)
   const initialAge = correctedInitialAge({ date: x.headers.date, age: x.age }, x.times)
-  const head = flatHead(x.headers, opts.via)
   const etag = firstValue(x.headers.etag)
-  const head304 = flatHead(x.headers, opts.via, fields304(etag !== undefined))
-  let headerBytes = 0
-  for (const s of head) headerBytes += s.length + 4
+  const lastModified = firstValue(x.headers['last-modified'])
+  const fresh = { lifetime, initialAge, responseTime: x.times.responseTime, cc: x.cc, etag, lastModified }
   return {
+    id: x.id ?? crypto.randomUUID(),
+    key: x.key,
     status: x.status,
     statusMessage: x.statusMessage,
     headers: x.headers,
-    body: x.body,
     varyFields: x.varyFields,
     varyKey: x.varyKey,
     target: x.target,
@@ -150,23 +125,22 @@ export function buildStored (x: BuildInput, opts: EntryOptions): StoredResponse 
     lifetime,
     initialAge,
     responseTime: x.times.responseTime,
+    keepUntil: keepUntil(fresh, opts),
     etag,
-    lastModified: firstValue(x.headers['last-modified']),
+    lastModified,
     date: firstValue(x.headers.date),
-    head,
-    head304,
-    size: x.body.length + headerBytes + 256,
-    tags: x.tags
+    tags: x.tags,
+    bodySize: x.bodySize
   }
 }
 
 /**
- * Freshens a stored response with the header fields of a 304 (or of a HEAD response): every field
+ * Freshens a stored record with the header fields of a 304 (or of a HEAD response): every field
  * replaces the stored one except those the stored response depends on (RFC 9111 §3.2), and
- * freshness restarts from the new exchange's times (§4.3.4).
+ * freshness restarts from the new exchange's times (§4.3.4). The variant keeps its id and body.
  * https://www.rfc-editor.org/rfc/rfc9111#section-3.2
  */
-export function freshen (stored: StoredResponse, update: Headers, age: string | string[] | undefined, cc: CacheControl, target: string | undefined, times: ExchangeTimes, opts: EntryOptions): StoredResponse {
+export function freshen (stored: StoredRecord, update: Headers, age: string | string[] | undefined, cc: CacheControl, target: string | undefined, times: ExchangeTimes, opts: EntryOptions): StoredRecord {
   const headers: Headers = { ...stored.headers }
   for (const name in update) {
     if (NOT_UPDATED.has(name) || update[name] === undefined) continue
@@ -178,11 +152,13 @@ export function freshen (stored: StoredResponse, update: Headers, age: string | 
     cc = stored.cc
     target = stored.target
   }
-  return buildStored({
+  return buildRecord({
+    id: stored.id,
+    key: stored.key,
     status: stored.status,
     statusMessage: stored.statusMessage,
     headers,
-    body: stored.body,
+    bodySize: stored.bodySize,
     cc,
     target,
     varyFields: stored.varyFields,
@@ -191,4 +167,32 @@ export function freshen (stored: StoredResponse, update: Headers, age: string | 
     age,
     tags: stored.tags
   }, opts)
+}
+
+/** A copy of a stored record that is stale from `now` on (soft purge). */
+export function markStale (r: StoredRecord, now: number): StoredRecord {
+  return { ...r, lifetime: Math.min(r.lifetime, r.initialAge + Math.max(0, now - r.responseTime)) }
+}
+
+/** The heads a hit is served with, prepared once per variant. */
+export interface Prepared {
+  /** the Via member they were built with (a reload may change it) */
+  via: string
+  /** flat [name, value, …] list for a 200/HEAD answer, without Age and Cache-Status */
+  head: string[]
+  /** the same for a 304 answer (RFC 9110 §15.4.5 fields only) */
+  head304: string[]
+}
+
+/** The serving heads of a variant, built on first use and memoised on it. */
+export function prepared (v: Variant, via: string): Prepared {
+  const p = v.prepared as Prepared | undefined
+  if (p !== undefined && p.via === via) return p
+  const r = v.record
+  let headers = r.headers
+  // A stored body's length is known: hits go out with Content-Length, not chunked.
+  if (headers['content-length'] === undefined && r.status !== 204 && r.status !== 304) headers = { ...headers, 'content-length': String(r.bodySize) }
+  const next: Prepared = { via, head: flatHead(headers, via), head304: flatHead(headers, via, fields304(r.etag !== undefined)) }
+  v.prepared = next
+  return next
 }

@@ -2,14 +2,40 @@
 // Host) and the Vary secondary key (§4.1) with field-value normalisation.
 
 import { splitList } from '../http/fields.ts'
+import { matchRoute, type Route, type RouteCache } from '../config/routes.ts'
 
 /**
- * Primary cache key: scheme, authority (the request's Host, lowercased) and the full path with
- * query, so virtual hosts behind one origin never share entries.
+ * Primary cache key: scheme, authority (validated by the listener, so it holds no "/", "?", "#"
+ * or "@") and the full path with query, so virtual hosts behind one origin never share entries
+ * and no two (authority, path) pairs share a key.
  * https://www.rfc-editor.org/rfc/rfc9111#section-2
  */
-export function primaryKey (scheme: string, host: string, path: string): string {
-  return `${scheme}://${host.toLowerCase()}${path}`
+export function primaryKey (scheme: string, authority: string, path: string): string {
+  return `${scheme}://${authority.toLowerCase()}${path}`
+}
+
+/** Cache settings of requests no route matches. */
+export const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
+
+/**
+ * The primary key of a request target, shaped by the route it takes: one function for the proxy
+ * and the admin API, so a purge names exactly the entry a request stored.
+ */
+export function keyFor (u: { scheme: string, authority: string, target: string }, routes: readonly Route[]): string {
+  const i = matchRoute(routes, u.authority, u.target)
+  return primaryKey(u.scheme, u.authority, keyPath(u.target, i === -1 ? DEFAULT_CACHE : routes[i]!.cache))
+}
+
+/** The path used in the cache key: query removed, filtered or sorted as the route says. */
+export function keyPath (path: string, cache: RouteCache): string {
+  const q = path.indexOf('?')
+  if (q === -1 || (cache.ignoreQuery === false && !cache.sortQuery)) return path
+  if (cache.ignoreQuery === true) return path.slice(0, q)
+  const params = new URLSearchParams(path.slice(q + 1))
+  if (Array.isArray(cache.ignoreQuery)) for (const p of cache.ignoreQuery) params.delete(p)
+  if (cache.sortQuery) params.sort()
+  const rest = params.toString()
+  return rest === '' ? path.slice(0, q) : `${path.slice(0, q)}?${rest}`
 }
 
 /** Parses a Vary value into sorted, lowercased, de-duplicated field names; `['*']` for Vary: *. */
@@ -68,4 +94,14 @@ export function secondaryKey (fields: readonly string[], headers: Record<string,
   let key = ''
   for (const f of fields) key += f + '=' + normalizeVaryValue(f, headers[f]) + '\n'
   return key
+}
+
+/** The field values a secondary key was built from (null: the field was absent), for inspection. */
+export function varyValues (varyKey: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const line of varyKey.split('\n')) {
+    const eq = line.indexOf('=')
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1) === '\u0000' ? null : line.slice(eq + 1)
+  }
+  return out
 }

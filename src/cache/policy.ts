@@ -3,7 +3,8 @@
 
 import type { CacheControl } from '../http/cache-control.ts'
 import { parseHttpDate, parseDeltaSeconds, DELTA_SECONDS_MAX } from '../http/dates.ts'
-import { singleField, splitList } from '../http/fields.ts'
+import { singleField, splitList, firstValue } from '../http/fields.ts'
+import { parseETag, strongMatch, weakMatch } from '../http/conditional.ts'
 
 /** Why a response was not stored; the `detail` of Cache-Status (RFC 9211 §2.8). */
 export type NotStoredReason =
@@ -92,7 +93,7 @@ export function notStorableReason (x: StorableInput, opts: PolicyOptions): NotSt
   if (resCC.private) return 'private'
   // "if the cache is shared: the Authorization header field is not present in the request or a
   // response directive is present that explicitly allows shared caching" (§3.5).
-  if (x.reqHasAuthorization && !(resCC.public || resCC.sMaxAge !== undefined || resCC.mustRevalidate)) return 'authorization'
+  if (x.reqHasAuthorization && !allowsAuthorized(resCC)) return 'authorization'
   // Vary: * can never be selected (§4.1), so storing it is pointless.
   if (varyIsStar(x.resHeaders.vary)) return 'vary-star'
   // Set-Cookie: the configured policy (README "Standards" explains the default).
@@ -110,6 +111,42 @@ export function notStorableReason (x: StorableInput, opts: PolicyOptions): NotSt
   const hasValidator = x.resHeaders.etag !== undefined || x.resHeaders['last-modified'] !== undefined
   if (!hasValidator && freshnessLifetime(x.status, x.resHeaders, resCC, opts, x.targeted, x.responseTime) <= 0) return 'no-validator-or-freshness'
   return undefined
+}
+
+/**
+ * The §3.5 rule, one home for storing and reusing: a response to (or reused for) a request with
+ * Authorization must carry a directive that explicitly allows shared caching: public, s-maxage or
+ * must-revalidate.
+ * https://www.rfc-editor.org/rfc/rfc9111#section-3.5
+ */
+export function allowsAuthorized (cc: CacheControl): boolean {
+  return cc.public || cc.sMaxAge !== undefined || cc.mustRevalidate
+}
+
+/** Settings that bound how long a stored response is kept past its freshness. */
+export interface KeepOptions {
+  /** how long past staleness a response with a validator is kept for revalidation, ms */
+  keepStale: number
+  /** the operator's stale-if-error grace, ms */
+  staleIfErrorGrace: number
+}
+
+/**
+ * When no rule can use a stored response any more (ms since the epoch): its fresh lifetime plus the
+ * longest stale use still possible — revalidation (with a validator), stale-while-revalidate,
+ * stale-if-error, the operator's grace, or a client's max-stale (a minute for responses with none).
+ */
+export function keepUntil (s: StoredFreshness & { etag: string | undefined, lastModified: string | undefined }, opts: KeepOptions): number {
+  const freshUntil = s.responseTime + Math.max(0, s.lifetime - s.initialAge)
+  const validator = s.etag !== undefined || s.lastModified !== undefined
+  const keep = Math.max(
+    validator ? opts.keepStale : 0,
+    (s.cc.staleWhileRevalidate ?? 0) * 1000,
+    (s.cc.staleIfError ?? 0) * 1000,
+    opts.staleIfErrorGrace,
+    60_000
+  )
+  return freshUntil + keep
 }
 
 /**
@@ -244,10 +281,39 @@ export function decide (s: StoredFreshness, req: CacheControl, reqPragmaNoCache:
  * proxy-revalidate and s-maxage forbid it.
  * https://www.rfc-editor.org/rfc/rfc5861#section-4
  */
-export function staleIfErrorAllowed (s: StoredFreshness, req: CacheControl, graceMs: number, now: number): boolean {
+export function staleIfErrorAllowed (s: StoredFreshness, req: CacheControl, reqPragmaNoCache: boolean, graceMs: number, now: number): boolean {
   // A no-cache response may never be used without a successful revalidation (§5.2.2.4).
   if (staleForbidden(s.cc) || s.cc.noCache) return false
+  // A client that sent no-cache asked for a validated response (§5.2.1.4); only a stale-if-error
+  // of its own lets it accept a stale one instead.
+  if ((req.noCache || reqPragmaNoCache) && req.staleIfError === undefined) return false
   const staleness = currentAge(s, now) - s.lifetime
   const window = Math.max((s.cc.staleIfError ?? 0) * 1000, (req.staleIfError ?? 0) * 1000, graceMs)
   return window > 0 && staleness <= window
+}
+
+/**
+ * Selects the stored responses a 304 identifies (RFC 9111 §4.3.4): all with its strong ETag;
+ * else the most recent matching its weak ETag or Last-Modified; with no validator, the response
+ * that was revalidated.
+ * https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
+ */
+export function select304<R extends { id: string, etag: string | undefined, lastModified: string | undefined }> (variants: readonly R[], headers: Record<string, string | string[] | undefined>, revalidated: R): R[] {
+  const tag = parseETag(firstValue(headers.etag))
+  if (tag !== undefined && !tag.weak) {
+    return variants.filter(v => { const t = parseETag(v.etag); return t !== undefined && strongMatch(t, tag) })
+  }
+  const lm = firstValue(headers['last-modified'])
+  if (tag !== undefined || lm !== undefined) {
+    const hit = variants.find(v => {
+      const t = parseETag(v.etag)
+      if (tag !== undefined) return t !== undefined && weakMatch(t, tag)
+      return v.lastModified === lm
+    })
+    return hit === undefined ? [] : [hit]
+  }
+  // Deviation: the RFC updates a validator-less 304 only when the stored response also lacks
+  // validators; a 304 to the cache's own conditional request answers that request, so freshgate
+  // updates the response it validated (README "Standards").
+  return variants.filter(v => v.id === revalidated.id)
 }

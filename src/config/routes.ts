@@ -80,3 +80,22 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
     }
   })
 }
+
+/** Exact host (port optional unless the pattern has one) or "*.suffix" wildcard matching. */
+export function hostMatches (pattern: string, host: string): boolean {
+  const h = host.toLowerCase()
+  const bare = pattern.includes(':') ? h : h.replace(/:\d+$/, '')
+  if (pattern.startsWith('*.')) return bare.endsWith(pattern.slice(1)) && bare.length > pattern.length - 1
+  return bare === pattern
+}
+
+/** The index of the first route whose host and path prefix match, or -1 (the default origin). */
+export function matchRoute (routes: readonly Route[], host: string, path: string): number {
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i]!
+    if (r.host !== undefined && !hostMatches(r.host, host)) continue
+    if (!path.startsWith(r.prefix)) continue
+    return i
+  }
+  return -1
+}

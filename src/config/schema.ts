@@ -93,6 +93,12 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'upstream.pipelining', type: 'integer', flag: 'upstream-pipelining', default: 1, min: 0, max: 128, doc: 'Requests pipelined per origin connection (1: keep-alive without pipelining, 0: no keep-alive)' },
   { key: 'upstream.keepAliveTimeout', type: 'duration', flag: 'upstream-keepalive-timeout', default: 4_000, min: 1, doc: 'Idle time before an origin connection is closed' },
   { key: 'upstream.allowH2', type: 'boolean', flag: 'upstream-h2', default: false, doc: 'Negotiate HTTP/2 with an https origin' },
+  { key: 'upstream.queueTimeout', type: 'duration', flag: 'upstream-queue-timeout', default: 3_000, min: 1, doc: 'Longest a request waits for a free origin connection (503 FG_UPSTREAM_BUSY)' },
+  { key: 'upstream.responseBuffer', type: 'bytes', flag: 'response-buffer', default: MiB, min: 0, doc: 'Response bytes buffered per slow client before the origin is paused, so origin connections are not held by slow readers (like proxy_buffers)' },
+  { key: 'upstream.responseBufferTotal', type: 'bytes', flag: 'response-buffer-total', default: 64 * MiB, min: 0, doc: 'Response bytes buffered for slow clients across all requests; past it, origins are paused (backpressure)' },
+  { key: 'request.bodyBuffer', type: 'bytes', flag: 'request-body-buffer', default: MiB, min: 0, doc: 'Request bodies up to this size are read whole before the origin request is opened (slow senders hold no origin connection); larger ones stream' },
+  { key: 'request.maxBodySize', type: 'bytes', flag: 'max-body-size', default: 64 * MiB, min: 0, doc: 'Largest request body accepted (413 FG_REQUEST_BODY_TOO_LARGE); 0: no limit' },
+  { key: 'timeouts.clientBody', type: 'duration', flag: 'client-body-timeout', default: 10_000, min: 1, doc: 'Client idle time while sending a request body (408 FG_REQUEST_BODY_TIMEOUT)' },
   { key: 'timeouts.connect', type: 'duration', flag: 'connect-timeout', default: 5_000, min: 1, doc: 'Upstream connect timeout (504 FG_UPSTREAM_CONNECT_TIMEOUT)' },
   { key: 'timeouts.headers', type: 'duration', flag: 'headers-timeout', default: 30_000, min: 1, doc: 'Upstream response headers timeout (504 FG_UPSTREAM_HEADERS_TIMEOUT)' },
   { key: 'timeouts.body', type: 'duration', flag: 'body-timeout', default: 30_000, min: 1, doc: 'Upstream idle time between body chunks (504 FG_UPSTREAM_BODY_TIMEOUT)' },
@@ -138,8 +144,9 @@ export interface Config {
   purge: { method: boolean, allow: string[], soft: boolean }
   admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }
   collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
-  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean }
-  timeouts: { connect: number, headers: number, body: number }
+  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean, queueTimeout: number, responseBuffer: number, responseBufferTotal: number }
+  request: { bodyBuffer: number, maxBodySize: number }
+  timeouts: { connect: number, headers: number, body: number, clientBody: number }
   log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean, accessSample: number }
   store: {
     /** the shared tier's URL (cache/shared-url.ts), or undefined for none */
@@ -157,7 +164,7 @@ export interface Config {
 export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'host', 'port', 'workers', 'maxHeaderSize', 'cache.maxSize', 'cache.maxEntrySize', 'cache.maxVariants', 'cache.keepStale',
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
-  'upstream.keepAliveTimeout', 'upstream.allowH2', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
+  'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
   'log.access', 'log.accessSample'
 ])
 

@@ -12,6 +12,18 @@ export type Outcome =
   | { kind: 'released' }
   /** the origin could not be reached: answer with this error (or stale-if-error) */
   | { kind: 'failed', code: ErrorCode }
+  /** the origin answered with an error status (not storable): the waiters get the same answer */
+  | { kind: 'response', response: SharedResponse }
+
+/** A leader's small uncacheable error response, kept whole to answer its waiters. */
+export interface SharedResponse {
+  status: number
+  statusMessage: string
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+  /** when it arrived, ms since the epoch */
+  at: number
+}
 
 /** One exchange in flight. */
 export class Flight {
@@ -30,7 +42,9 @@ export class Flight {
   }
 }
 
-const RELEASED: Outcome = Object.freeze({ kind: 'released' })
+/** The shared outcome objects (outcomes are immutable). */
+export const RELEASED: Outcome = Object.freeze({ kind: 'released' })
+export const STORED: Outcome = Object.freeze({ kind: 'stored' })
 
 /** The in-flight registry and the hit-for-miss memory. */
 export class Collapser {

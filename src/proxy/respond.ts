@@ -1,31 +1,19 @@
 // Writing to the client: Cache-Status values (RFC 9211), forwarded heads without hop-by-hop
-// fields, stored responses with Age, 304s and error responses with stable codes.
+// fields, stored responses with Age (a 304 or a range of them where the request asks), error
+// responses with stable codes, and the one place a request is logged and counted.
 
-import { STATUS_CODES, type ServerResponse, type IncomingMessage } from 'node:http'
+import { STATUS_CODES, type ServerResponse, type IncomingHttpHeaders } from 'node:http'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { appendMember } from '../http/fields.ts'
 import { formatHttpDate } from '../http/dates.ts'
+import { shouldAnswer304, ifRangeMatches } from '../http/conditional.ts'
+import { evaluateRange } from '../http/range.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
-import type { Headers } from '../cache/entry.ts'
-
-/** The `fwd` parameter of Cache-Status (RFC 9211 §2.2). */
-export type Forward =
-  /** the cache was configured not to handle this request */
-  | 'bypass'
-  /** the request method is not cacheable */
-  | 'method'
-  /** nothing stored for the URI */
-  | 'uri-miss'
-  /** something stored for the URI, but no variant matched */
-  | 'vary-miss'
-  /** a stored response could not be used for another reason (e.g. hit-for-miss) */
-  | 'miss'
-  /** request directives (no-cache, max-age, Authorization…) required going forward */
-  | 'request'
-  /** the stored response was stale and was revalidated */
-  | 'stale'
-  /** only part of the response was stored (Range) */
-  | 'partial'
+import { currentAge } from '../cache/policy.ts'
+import { planFailure } from '../cache/plan.ts'
+import { prepared, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
+import type { Ctx, Runtime, ServedKind, CacheStatusParts, Forward } from './context.ts'
+import type { SharedResponse } from './collapse.ts'
 
 /** Builds a Cache-Status member for this cache (RFC 9211 §2). Parameters in the RFC's order. */
 export function cacheStatus (name: string, p: {
@@ -71,27 +59,178 @@ export function forwardedHead (headers: Headers, strip: readonly string[], via: 
   return head
 }
 
-/** Sends a short plain-text error naming its stable code. */
-export function sendError (res: ServerResponse, code: ErrorCode, status: string, detail?: string): number {
+/** Sends a short plain-text error naming its stable code; returns the status and the body bytes sent. */
+export function sendError (res: ServerResponse, code: ErrorCode, status: string | undefined, detail?: string, head = false): { status: number, bytes: number } {
   const { status: httpStatus, text } = ERROR_CODES[code]
   if (res.headersSent) {
     res.destroy()
-    return httpStatus
+    return { status: httpStatus, bytes: 0 }
   }
   const body = `${httpStatus} ${code}: ${text}${detail === undefined ? '' : ` (${detail})`}\n`
-  res.writeHead(httpStatus, STATUS_CODES[httpStatus], [
+  const fields = [
     'content-type', 'text/plain; charset=utf-8',
     'content-length', String(Buffer.byteLength(body)),
     'cache-control', 'no-store',
-    'x-freshgate-error', code,
-    'cache-status', status
-  ])
-  res.end(res.req.method === 'HEAD' ? undefined : body)
-  return httpStatus
+    'x-freshgate-error', code
+  ]
+  if (status !== undefined) fields.push('cache-status', status)
+  res.writeHead(httpStatus, STATUS_CODES[httpStatus], fields)
+  res.end(head ? undefined : body)
+  return { status: httpStatus, bytes: head ? 0 : Buffer.byteLength(body) }
 }
 
 /** True when the client request carries a body to stream upstream. */
-export function hasBody (req: IncomingMessage): boolean {
-  const cl = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
+export function hasBody (headers: IncomingHttpHeaders): boolean {
+  const cl = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
+}
+
+/** Logs and counts a request once: the access log and the observer hear of it here only. */
+export function logDone (rt: Runtime, ctx: Ctx, status: number, cache: string, kind: ServedKind): void {
+  if (ctx.res === undefined || ctx.logged) return
+  ctx.logged = true
+  rt.observer?.served(kind, status)
+  if (rt.accessLog === undefined) return
+  const h = ctx.preq.headers
+  const id = h['x-request-id']
+  rt.accessLog({
+    id: typeof id === 'string' ? id : crypto.randomUUID(),
+    method: ctx.preq.method,
+    url: ctx.preq.target,
+    host: ctx.preq.authority,
+    status,
+    cache,
+    bytes: ctx.bytes,
+    ms: Math.round((performance.now() - ctx.start) * 1000) / 1000,
+    ...(ctx.upstreamMs === undefined ? {} : { upstreamMs: Math.round(ctx.upstreamMs * 1000) / 1000 }),
+    ...(ctx.upstreamStatus === undefined ? {} : { upstreamStatus: ctx.upstreamStatus }),
+    client: ctx.preq.clientAddress,
+    protocol: `HTTP/${ctx.preq.httpVersion}`,
+    ...(typeof h['user-agent'] === 'string' ? { userAgent: h['user-agent'] } : {}),
+    ...(typeof h.referer === 'string' ? { referer: h.referer } : {})
+  })
+}
+
+/** Answers a request with an error of our own (no stored response involved). */
+export function failPlain (rt: Runtime, ctx: Ctx, code: ErrorCode, fwd: Forward | undefined, detail?: string): void {
+  if (ctx.res === undefined) return
+  const status = fwd === undefined ? undefined : cacheStatus(rt.config.cacheName, { fwd, detail: detail === undefined ? code : `${code}-${detail}` })
+  const sent = sendError(ctx.res, code, status, undefined, ctx.preq.method === 'HEAD')
+  ctx.bytes = sent.bytes
+  logDone(rt, ctx, sent.status, status ?? '', 'error')
+}
+
+/** Answers an upstream failure: stale-if-error when allowed, else a coded error response (plan.ts planFailure). */
+export function fail (rt: Runtime, ctx: Ctx, code: ErrorCode, entry: Variant | undefined, fwd: Forward, detail?: string): void {
+  if (ctx.res === undefined) return
+  const now = rt.clock()
+  const plan = planFailure(code, entry?.record, ctx.reqCC, ctx.pragma, rt.config.cache.staleIfErrorGrace, now)
+  if (plan.kind === 'serve-stale' && entry !== undefined) return serveStored(rt, ctx, entry, now, { fwd, detail: 'stale-if-error' })
+  failPlain(rt, ctx, plan.kind === 'fail' ? plan.code : code, fwd, detail)
+}
+
+/** Cache-Status parts of a plain hit. */
+export const HIT: CacheStatusParts = Object.freeze({ hit: true })
+
+/** Classifies a stored response being served. */
+function servedKind (cs: CacheStatusParts, ttl: number): ServedKind {
+  if (cs.collapsed === true) return 'collapsed'
+  if (cs.fwdStatus === 304) return 'revalidated'
+  if (cs.detail !== undefined || ttl <= 0) return 'stale'
+  return cs.hit === true ? 'hit' : 'miss'
+}
+
+/** If-Range absent, or present and matching (RFC 9110 §13.1.5); a repeated field never matches. */
+function ifRangeAllows (ifRange: string | string[] | undefined, r: StoredRecord): boolean {
+  return ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, r))
+}
+
+/**
+ * Serves a stored response: a 304 when the client's validators match (RFC 9110 §13.2.2; only
+ * for 2xx, §13.2.1), a range of it when asked (§14.2), else the stored status, headers and body
+ * (none for HEAD), with Age. The variant's body must be loaded.
+ */
+export function serveStored (rt: Runtime, ctx: Ctx, v: Variant, now: number, cs: CacheStatusParts): void {
+  const res = ctx.res
+  if (res === undefined || res.destroyed) return
+  const r = v.record
+  const age = currentAge(r, now)
+  const debug = rt.config.debug
+  // The plain hit builds its Cache-Status without the general formatter.
+  const status = cs === HIT && !debug
+    ? rt.hitStatus + Math.floor((r.lifetime - age) / 1000)
+    : cacheStatus(rt.config.cacheName, { ...cs, ttl: r.lifetime - age, key: debug ? ctx.key : undefined })
+  const heads = prepared(v, rt.entryOptions.via)
+  const h = ctx.preq.headers
+  const inm = h['if-none-match']
+  const ims = h['if-modified-since']
+  let code = r.status
+  if ((inm !== undefined || ims !== undefined) && code >= 200 && code < 300 &&
+      shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, r)) {
+    code = 304
+    const head = heads.head304.slice()
+    head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+    res.writeHead(304, head)
+    res.end()
+  } else if (h.range !== undefined && code === 200 && ctx.preq.method === 'GET' && ifRangeAllows(h['if-range'], r)) {
+    code = serveRange(ctx, res, v, heads.head, h.range, age, status)
+  } else {
+    const head = heads.head.slice()
+    head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+    res.writeHead(code, r.statusMessage, head)
+    if (ctx.preq.method === 'HEAD') res.end()
+    else {
+      res.end(v.body)
+      ctx.bytes = r.bodySize
+    }
+  }
+  logDone(rt, ctx, code, status, servedKind(cs, r.lifetime - age))
+}
+
+/**
+ * Answers a single byte range from a complete stored 200 (RFC 9110 §14.2): 206 with
+ * Content-Range, 416 when unsatisfiable, the whole response for anything else.
+ */
+function serveRange (ctx: Ctx, res: ServerResponse, v: Variant, stored: readonly string[], range: string, age: number, status: string): number {
+  const body = v.body!
+  const len = body.length
+  const r = evaluateRange(range, len)
+  const head: string[] = []
+  for (let i = 0; i < stored.length; i += 2) {
+    if (stored[i] !== 'content-length') head.push(stored[i]!, stored[i + 1]!)
+  }
+  head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
+  if (r.kind === 'full') {
+    head.push('content-length', String(len))
+    res.writeHead(200, v.record.statusMessage, head)
+    res.end(body)
+    ctx.bytes = len
+    return 200
+  }
+  if (r.kind === 'unsatisfiable') {
+    head.push('content-range', `bytes */${len}`, 'content-length', '0')
+    res.writeHead(416, head)
+    res.end()
+    return 416
+  }
+  head.push('content-range', `bytes ${r.start}-${r.end}/${len}`, 'content-length', String(r.end - r.start + 1))
+  res.writeHead(206, head)
+  res.end(body.subarray(r.start, r.end + 1))
+  ctx.bytes = r.end - r.start + 1
+  return 206
+}
+
+/** Answers a collapsed waiter with its leader's uncacheable error response (issue: 5xx bursts). */
+export function serveShared (rt: Runtime, ctx: Ctx, r: SharedResponse, fwd: Forward): void {
+  const res = ctx.res
+  if (res === undefined || res.destroyed) return
+  const status = cacheStatus(rt.config.cacheName, { fwd, fwdStatus: r.status, collapsed: true, key: rt.config.debug ? ctx.key : undefined })
+  const head = forwardedHead(r.headers, rt.entryOptions.stripFields, rt.entryOptions.via, status, r.at)
+  res.writeHead(r.status, r.statusMessage, head)
+  if (ctx.preq.method === 'HEAD') res.end()
+  else {
+    res.end(r.body)
+    ctx.bytes = r.body.length
+  }
+  logDone(rt, ctx, r.status, status, 'collapsed')
 }

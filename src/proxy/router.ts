@@ -1,8 +1,9 @@
 // Routing: picks the route for a request (Host exact or wildcard, then path prefix; first match
-// wins), owns one upstream pool per origin, and shapes the cache key's path per route.
+// wins, config/routes.ts), and owns one upstream pool per origin.
 
 import type { Config } from '../config/schema.ts'
-import type { Route, RouteCache } from '../config/routes.ts'
+import { matchRoute, type Route } from '../config/routes.ts'
+import { DEFAULT_CACHE } from '../cache/key.ts'
 import { Upstream } from './upstream.ts'
 
 /** A route with its upstream pool. */
@@ -13,18 +14,18 @@ export interface ResolvedRoute {
   originHost: string
 }
 
-/** The route every request takes when no routes are configured. */
-const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
 
 /** Matches requests to routes. */
 export class Router {
   readonly #routes: ResolvedRoute[]
   readonly #fallback: ResolvedRoute | undefined
   readonly #pools: Map<string, Upstream>
+  readonly #config: Config
 
   /** @param pools upstream pools to reuse (on reload), keyed by origin */
   constructor (config: Config, pools = new Map<string, Upstream>()) {
     this.#pools = pools
+    this.#config = config
     const resolve = (route: Route): ResolvedRoute => {
       const origin = route.origin ?? config.origin!
       let upstream = this.#pools.get(origin)
@@ -38,12 +39,8 @@ export class Router {
 
   /** The first route whose host and prefix match; the top-level origin otherwise; undefined: 404. */
   match (host: string, path: string): ResolvedRoute | undefined {
-    for (const r of this.#routes) {
-      if (r.route.host !== undefined && !hostMatches(r.route.host, host)) continue
-      if (!path.startsWith(r.route.prefix)) continue
-      return r
-    }
-    return this.#fallback
+    const i = matchRoute(this.#config.routes, host, path)
+    return i === -1 ? this.#fallback : this.#routes[i]
   }
 
   /** The pools in use, for reuse by the next Router after a reload. */
@@ -59,24 +56,4 @@ export class Router {
     for (const [origin] of closing) this.#pools.delete(origin)
     await Promise.all(closing.map(([, u]) => u.close()))
   }
-}
-
-/** Exact host (port optional unless the pattern has one) or "*.suffix" wildcard matching. */
-export function hostMatches (pattern: string, host: string): boolean {
-  const h = host.toLowerCase()
-  const bare = pattern.includes(':') ? h : h.replace(/:\d+$/, '')
-  if (pattern.startsWith('*.')) return bare.endsWith(pattern.slice(1)) && bare.length > pattern.length - 1
-  return bare === pattern
-}
-
-/** The path used in the cache key: query removed, filtered or sorted as the route says. */
-export function keyPath (path: string, cache: RouteCache): string {
-  const q = path.indexOf('?')
-  if (q === -1 || (cache.ignoreQuery === false && !cache.sortQuery)) return path
-  if (cache.ignoreQuery === true) return path.slice(0, q)
-  const params = new URLSearchParams(path.slice(q + 1))
-  if (Array.isArray(cache.ignoreQuery)) for (const p of cache.ignoreQuery) params.delete(p)
-  if (cache.sortQuery) params.sort()
-  const rest = params.toString()
-  return rest === '' ? path.slice(0, q) : `${path.slice(0, q)}?${rest}`
 }

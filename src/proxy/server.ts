@@ -1,11 +1,14 @@
-// Assembles a running proxy: config → store → cache → upstream → handler → node:http server.
+// Assembles a running proxy: config → store → cache → upstream → handler → listener.
 
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Config } from '../config/schema.ts'
-import { MemoryStore } from '../cache/store.ts'
-import { HttpCache, type VariantSet } from '../cache/cache.ts'
-import { ProxyHandler, type AccessLog, type Observer } from './handler.ts'
+import type { Store } from '../cache/contract.ts'
+import { createStore } from '../cache/stores.ts'
+import { HttpCache } from '../cache/cache.ts'
+import { ProxyHandler } from './handler.ts'
+import type { AccessLog, Observer, ProxyLog } from './context.ts'
+import type { ProxyRequest } from './request.ts'
 
 /** Start-up options beyond the config. */
 export interface StartOptions {
@@ -15,13 +18,15 @@ export interface StartOptions {
   accessLog?: AccessLog
   /** receives measurements (metrics) */
   observer?: Observer
+  /** where upstream failures are logged (rate-limited), e.g. the pino app logger */
+  log?: ProxyLog
 }
 
 /** A running freshgate instance. */
 export interface Freshgate {
   server: Server
   handler: ProxyHandler
-  store: MemoryStore<VariantSet> | undefined
+  store: Store | undefined
   /** the bound address */
   address: AddressInfo
   /** base URL of the proxy, e.g. http://127.0.0.1:8080 */
@@ -30,17 +35,48 @@ export interface Freshgate {
   close (): Promise<void>
 }
 
+/** The normalised request of an HTTP/1 request (absolute-form targets included). */
+function fromHttp1 (req: IncomingMessage, defaultAuthority: string): ProxyRequest | undefined {
+  let target = req.url ?? '/'
+  let authority = req.headers.host
+  if (target.charCodeAt(0) !== 0x2f /* / */ && target !== '*') {
+    // absolute-form request target (RFC 9112 §3.2.2): the authority replaces Host.
+    try {
+      const u = new URL(target)
+      target = u.pathname + u.search
+      authority = u.host
+    } catch {
+      return undefined
+    }
+  }
+  if (authority === undefined || authority === '') authority = defaultAuthority
+  const ip = req.socket.remoteAddress ?? ''
+  return {
+    scheme: 'http',
+    authority: authority.toLowerCase(),
+    method: req.method ?? 'GET',
+    target,
+    headers: req.headers,
+    clientAddress: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
+    httpVersion: req.httpVersion
+  }
+}
+
 /** Builds the proxy for a config without listening. */
-export function createProxy (config: Config, opts: StartOptions = {}): { server: Server, handler: ProxyHandler, store: MemoryStore<VariantSet> | undefined } {
+export function createProxy (config: Config, opts: StartOptions = {}): { server: Server, handler: ProxyHandler, store: Store | undefined } {
   const clock = opts.clock ?? Date.now
-  const store = config.cache.maxSize > 0
-    ? new MemoryStore<VariantSet>(config.cache.maxSize, Math.min(config.cache.maxSize, config.cache.maxEntrySize * config.cache.maxVariants + 65536 * config.cache.maxVariants))
-    : undefined
-  const cache = store === undefined
-    ? undefined
-    : new HttpCache(store, { maxVariants: config.cache.maxVariants, keepStale: config.cache.keepStale, staleIfErrorGrace: config.cache.staleIfErrorGrace })
-  const handler = new ProxyHandler(config, cache, clock, opts.accessLog, opts.observer)
-  const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, handler.handle)
+  const store = createStore(config, clock)
+  const cache = store === undefined ? undefined : new HttpCache(store, { maxVariants: config.cache.maxVariants, maxPurgeKeys: 100_000 })
+  const handler = new ProxyHandler(config, cache, { clock, accessLog: opts.accessLog, observer: opts.observer, log: opts.log })
+  const defaultAuthority = config.origin === undefined ? 'localhost' : new URL(config.origin).host
+  const server = createServer({ maxHeaderSize: config.maxHeaderSize, keepAliveTimeout: 5_000 }, (req: IncomingMessage, res: ServerResponse) => {
+    const preq = fromHttp1(req, defaultAuthority)
+    if (preq === undefined) {
+      const ip = req.socket.remoteAddress ?? ''
+      return handler.reject({ scheme: 'http', authority: defaultAuthority, method: req.method ?? 'GET', target: req.url ?? '', headers: req.headers, clientAddress: ip, httpVersion: req.httpVersion }, res, 'FG_BAD_REQUEST')
+    }
+    handler.handle(preq, req, res)
+  })
   return { server, handler, store }
 }
 
@@ -65,6 +101,7 @@ export async function startProxy (config: Config, opts: StartOptions = {}): Prom
         server.closeIdleConnections()
       })
       await handler.close()
+      await store?.close()
     }
   }
 }

@@ -34,22 +34,44 @@ export interface UpstreamRequest {
   body: Dispatcher.DispatchOptions['body']
 }
 
+/** The error a request waiting too long for a free origin connection fails with. */
+export class UpstreamBusyError extends Error {
+  readonly code = 'FG_UPSTREAM_BUSY'
+  constructor (ms: number) {
+    super(`no origin connection became free within ${ms} ms`)
+  }
+}
+
 class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   #controller: Dispatcher.DispatchController | undefined
   #aborted: Error | undefined
+  /** the sink heard of a failure already (queue timeout); later events are not for it */
+  #reported = false
+  #queueTimer: NodeJS.Timeout | undefined
   readonly #sink: ResponseSink
 
-  constructor (sink: ResponseSink) {
+  constructor (sink: ResponseSink, queueTimeout: number) {
     this.#sink = sink
+    // undici queues requests without a bound in time: a request still waiting for a connection
+    // after queueTimeout is answered 503 at once, and dropped when a connection frees up.
+    this.#queueTimer = setTimeout(() => {
+      this.#queueTimer = undefined
+      this.#aborted = new UpstreamBusyError(queueTimeout)
+      this.#reported = true
+      this.#sink.error(this.#aborted)
+    }, queueTimeout)
+    this.#queueTimer.unref()
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
+    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer)
+    this.#queueTimer = undefined
     if (this.#aborted !== undefined) controller.abort(this.#aborted)
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Headers, statusMessage?: string): void {
-    if (status < 200) return
+    if (status < 200 || this.#reported) return
     this.#controller = controller
     // RFC 9112 allows obs-text in the reason phrase; Node refuses to write it. Keep only a
     // visible-ASCII reason, else the standard one.
@@ -66,6 +88,10 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer)
+    this.#queueTimer = undefined
+    if (this.#reported) return
+    this.#reported = true
     this.#sink.error(err)
   }
 
@@ -84,12 +110,14 @@ export class Upstream {
   readonly #pool: Pool
   #headersTimeout: number
   #bodyTimeout: number
+  #queueTimeout: number
   readonly origin: string
 
   constructor (config: Config, origin: string) {
     this.origin = origin
     this.#headersTimeout = config.timeouts.headers
     this.#bodyTimeout = config.timeouts.body
+    this.#queueTimeout = config.upstream.queueTimeout
     this.#pool = new Pool(origin, {
       connections: config.upstream.connections,
       pipelining: config.upstream.pipelining,
@@ -106,11 +134,12 @@ export class Upstream {
   configure (config: Config): void {
     this.#headersTimeout = config.timeouts.headers
     this.#bodyTimeout = config.timeouts.body
+    this.#queueTimeout = config.upstream.queueTimeout
   }
 
   /** Starts an exchange; the sink receives the response. */
   send (req: UpstreamRequest, sink: ResponseSink): Exchange {
-    const handler = new SinkHandler(sink)
+    const handler = new SinkHandler(sink, this.#queueTimeout)
     // dispatch throws synchronously on requests undici refuses; the caller turns that into a 502.
     this.#pool.dispatch({
       path: req.path,

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net'
 import { get, dateAt } from '../proxy/harness.ts'
 import { setupAdmin, sample } from './fixture.ts'
 import { loadConfig } from '../../src/config/load.ts'
-import { startAdmin } from '../../src/admin/server.ts'
+import { startAdmin, adminRuntimeOf } from '../../src/admin/server.ts'
 
 const cacheable = (body = 'body'): Parameters<typeof setupAdmin>[1] => (_req, res) => {
   res.writeHead(200, { 'cache-control': 'max-age=60', etag: '"e1"', 'content-type': 'text/plain' })
@@ -277,7 +277,7 @@ t.test('unknown routes are 404 and wrong methods 405 with Allow', async t => {
 t.test('startAdmin refuses the proxy port', async t => {
   const { fg, metrics, origin } = await setupAdmin(t, cacheable())
   const config = loadConfig({ flags: { origin: origin.url, port: 0, 'admin.port': fg.address.port } })
-  await t.rejects(startAdmin(config, fg, metrics), { code: 'FG_CONFIG_INVALID', message: /admin\.port/ })
+  await t.rejects(startAdmin(config, adminRuntimeOf(fg), metrics), { code: 'FG_CONFIG_INVALID', message: /admin\.port/ })
   t.equal((await get(`${fg.url}/still-a-proxy`)).status, 200)
   t.equal(origin.count('/still-a-proxy'), 1)
 })

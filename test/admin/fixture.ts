@@ -5,7 +5,7 @@ import { Origin, FakeClock, get, type OriginHandler, type Got } from '../proxy/h
 import { loadConfig } from '../../src/config/load.ts'
 import { startProxy, type Freshgate } from '../../src/proxy/server.ts'
 import { createMetrics, type Metrics } from '../../src/admin/metrics.ts'
-import { startAdmin, type Admin } from '../../src/admin/server.ts'
+import { startAdmin, adminRuntimeOf, type Admin } from '../../src/admin/server.ts'
 
 /** A running origin, proxy with metrics, and admin listener. */
 export interface AdminSetup {
@@ -33,7 +33,7 @@ export async function setupAdmin (t: { teardown: (fn: () => unknown) => void }, 
   const config = loadConfig({ flags: { origin: origin.url, port: 0, host: '127.0.0.1', 'admin.port': 0, ...flags } })
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   fg = await startProxy(config, { clock: clock.now, observer: metrics.observer })
-  admin = await startAdmin(config, fg, metrics, clock.now)
+  admin = await startAdmin(config, adminRuntimeOf(fg), metrics)
   return { origin, fg, url: fg.url, admin, metrics, clock }
 }
 

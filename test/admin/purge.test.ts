@@ -6,12 +6,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setup, get, raw, type Proxy } from '../proxy/harness.ts'
 import { post } from './fixture.ts'
 import { createMetrics } from '../../src/admin/metrics.ts'
-import { startAdmin, type Admin } from '../../src/admin/server.ts'
+import { startAdmin, adminRuntimeOf, type Admin } from '../../src/admin/server.ts'
 
 /** Starts the admin listener for a proxy from the harness (no metrics observer needed here). */
 async function withAdmin (t: { teardown: (fn: () => unknown) => void }, proxy: Proxy): Promise<Admin> {
   const metrics = createMetrics(() => proxy.fg.store?.stats(), proxy.fg.handler.config.cache.maxSize)
-  const admin = await startAdmin(proxy.fg.handler.config, proxy.fg, metrics, proxy.clock.now)
+  const admin = await startAdmin(proxy.fg.handler.config, adminRuntimeOf(proxy.fg), metrics)
   t.teardown(() => admin.close())
   return admin
 }

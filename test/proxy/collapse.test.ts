@@ -139,3 +139,32 @@ t.test('regression: concurrent requests to a no-store URL are not serialised beh
   t.equal(origin.count('/nostore'), 11)
   t.equal(load.peak, 10, 'after the first no-store response, the burst went upstream concurrently')
 })
+
+t.test('a burst on a URL whose origin answers 503 → one origin request; waiters get the same 503 (issue 9 #6)', async t => {
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 150))
+    res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' })
+    res.end('origin overloaded')
+  })
+  const all = await Promise.all(Array.from({ length: N }, () => get(`${proxy.url}/down`)))
+  t.equal(origin.count('/down'), 1, 'one origin request for the whole burst')
+  t.ok(all.every(r => r.status === 503 && r.body === 'origin overloaded' && r.headers['retry-after'] === '5'), 'everyone got the origin\'s 503, body and fields')
+  const collapsed = all.filter(r => /; collapsed/.test(r.cs))
+  t.equal(collapsed.length, N - 1, 'every waiter says collapsed')
+  t.equal(collapsed[0]!.cs, 'freshgate; fwd=uri-miss; fwd-status=503; collapsed')
+  // The 503 was not stored and the key is not hit-for-miss: the next burst collapses again.
+  await Promise.all(Array.from({ length: 10 }, () => get(`${proxy.url}/down`)))
+  t.equal(origin.count('/down'), 2, 'the next burst is one origin request too')
+})
+
+t.test('a 5xx larger than the share limit releases the waiters to ask on their own', async t => {
+  const big = 'x'.repeat(200 * 1024)
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 150))
+    res.writeHead(500, { 'content-type': 'text/plain' })
+    res.end(big)
+  })
+  const all = await Promise.all(Array.from({ length: 5 }, () => get(`${proxy.url}/bigerr`)))
+  t.ok(all.every(r => r.status === 500 && r.body === big), 'everyone got the whole 500')
+  t.ok(origin.count('/bigerr') > 1, 'waiters asked the origin themselves')
+})

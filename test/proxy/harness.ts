@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { request as undiciRequest, Agent } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import { startProxy, type Freshgate } from '../../src/proxy/server.ts'
-import type { AccessRecord } from '../../src/proxy/handler.ts'
+import type { AccessRecord } from '../../src/proxy/context.ts'
 import { formatHttpDate } from '../../src/http/dates.ts'
 
 /** A clock tests move by hand. Starts at a whole second. */
@@ -76,7 +76,8 @@ export interface Proxy {
 
 /** Starts freshgate in front of `origin` with option flags (dotted keys). */
 export async function startFreshgate (origin: string, flags: Record<string, unknown> = {}, clock = new FakeClock()): Promise<Proxy> {
-  const config = loadConfig({ flags: { origin, port: 0, host: '127.0.0.1', ...flags } })
+  // Every listener on port 0, the admin one included: the suite passes while 8080 and 9091 are taken.
+  const config = loadConfig({ flags: { origin, port: 0, host: '127.0.0.1', 'admin.port': 0, ...flags } })
   const log: AccessRecord[] = []
   const fg = await startProxy(config, { clock: clock.now, accessLog: r => log.push(r) })
   return { fg, url: fg.url, clock, log }

@@ -1,0 +1,436 @@
+// Carrying out a forward plan: the request fields sent upstream (RFC 9110 §7.6, RFC 9111 §4.3.1),
+// then, per the response plan (cache/plan.ts), a 304 folded into the stored response, a stale
+// answer for an origin error, a response streamed and stored, or passed through — with the
+// invalidation (§4.4) and HEAD freshening (§4.3.5) that pass-through responses imply.
+
+import { effectiveDirectives } from '../http/targeted.ts'
+import { firstValue, appendMember } from '../http/fields.ts'
+import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { shouldAnswer304 } from '../http/conditional.ts'
+import { withDefaultTtl, select304 } from '../cache/policy.ts'
+import { planResponse, type ForwardPlan } from '../cache/plan.ts'
+import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
+import type { BodyWriter } from '../cache/contract.ts'
+import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
+import { variantMatches } from '../cache/cache.ts'
+import type { CacheControl } from '../http/cache-control.ts'
+import type { ErrorCode } from '../errors.ts'
+import { STORED, RELEASED, type Flight, type Outcome } from './collapse.ts'
+import type { Ctx, Runtime, ServedKind } from './context.ts'
+import { cacheStatus, forwardedHead, hasBody, serveStored, fail, failPlain, logDone } from './respond.ts'
+import { readRequestBody, type ReadyBody } from './body.ts'
+import type { UpstreamRequest } from './upstream.ts'
+import type { FreshgateError } from '../errors.ts'
+import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
+
+/** Largest error response kept whole to answer a leader's waiters. */
+const SHARE_MAX = 64 * 1024
+
+/** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+/** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
+const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
+
+/** The parts of a forward plan an exchange needs. */
+export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'>
+
+/**
+ * Request fields sent upstream: the client's without hop-by-hop fields (RFC 9110 §7.6.1), with
+ * Via and X-Forwarded-* added. When the cache fills or revalidates, the client's conditionals and
+ * Range are replaced by the cache's own validators (RFC 9111 §4.3.1) — one home for both halves.
+ */
+export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validators: StoredRecord | undefined): Record<string, string | string[]> {
+  const src = ctx.preq.headers
+  const drop = hopByHopFor(src.connection)
+  const out: Record<string, string | string[]> = {}
+  for (const name in src) {
+    const v = src[name]
+    if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'x-forwarded-for' || name === 'host') continue
+    if (fill && CLIENT_CONDITIONALS.has(name)) continue
+    out[name] = v
+  }
+  if (validators !== undefined) {
+    if (validators.etag !== undefined) out['if-none-match'] = validators.etag
+    if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
+  }
+  out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
+  // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
+  out['x-forwarded-for'] = appendMember(drop.has('x-forwarded-for') ? undefined : src['x-forwarded-for'], ctx.preq.clientAddress)
+  out['x-forwarded-proto'] = ctx.preq.scheme
+  out['x-forwarded-host'] = ctx.preq.authority
+  out.via = appendMember(drop.has('via') ? undefined : src.via, `${ctx.preq.httpVersion} ${rt.config.cacheName}`)
+  return out
+}
+
+/** Starts one upstream exchange for a request and carries out what its response calls for. */
+export function forward (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[] = []): void {
+  new Forward(rt, ctx, entry, plan, flight, current).start()
+}
+
+class Forward implements ExchangeEvents {
+  readonly #rt: Runtime
+  readonly #ctx: Ctx
+  /** the stored response being revalidated, if any */
+  readonly #entry: Variant | undefined
+  readonly #plan: Forwarding
+  #flight: Flight | undefined
+  /** the URL's variants when the request was planned (what a new one replaces) */
+  readonly #current: readonly Variant[]
+  readonly #exchange: Exchange
+  /** the key's generation when the request started: a response is stored only if no invalidation came since */
+  readonly #generation: number
+  #requestTime = 0
+  #sentAt = 0
+  #responseTime = 0
+  /** what the client has been told so far */
+  #phase: 'waiting' | 'streaming' | 'answered' = 'waiting'
+  #status = 0
+  #headers: Headers = {}
+  #cacheStatus = ''
+  #clientGone: boolean
+  /** the body is kept for the waiters (an error response), not stored */
+  #shared = false
+
+  constructor (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[]) {
+    this.#rt = rt
+    this.#ctx = ctx
+    this.#entry = entry
+    this.#plan = plan
+    this.#flight = flight
+    this.#current = current
+    this.#exchange = new Exchange(this, rt.buffers)
+    this.#clientGone = ctx.res === undefined
+    this.#generation = rt.cache?.generation(ctx.key) ?? 0
+  }
+
+  start (): void {
+    const ctx = this.#ctx
+    const rt = this.#rt
+    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
+    ctx.res?.on('close', this.#onClientClose)
+    if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !hasBody(ctx.preq.headers)) return this.#send(headers, null)
+    // A body is read (as far as request.bodyBuffer) before the origin request is opened.
+    const cl = ctx.preq.headers['content-length']
+    readRequestBody(ctx.body, cl === undefined ? undefined : Number(cl), { buffer: rt.config.request.bodyBuffer, max: rt.config.request.maxBodySize, idleMs: rt.config.timeouts.clientBody })
+      .then(body => this.#send(headers, body), (err: FreshgateError) => {
+        this.#phase = 'answered'
+        if (ctx.res === undefined || this.#clientGone) return
+        // The rest of the body is never read: the connection closes after the answer.
+        ctx.res.shouldKeepAlive = false
+        failPlain(rt, ctx, err.code ?? 'FG_INTERNAL', this.#plan.fwd)
+      })
+  }
+
+  #send (headers: Record<string, string | string[]>, body: ReadyBody | null): void {
+    if (this.#clientGone && this.#ctx.res !== undefined) return
+    this.#requestTime = this.#rt.clock()
+    this.#sentAt = performance.now()
+    this.#exchange.start(this.#ctx.route.upstream, { method: this.#ctx.method, path: this.#ctx.preq.target, headers, body: body as UpstreamRequest['body'] })
+  }
+
+  #onClientClose = (): void => {
+    const res = this.#ctx.res!
+    if (res.writableFinished || this.#clientGone) return
+    this.#clientGone = true
+    // 499: the client closed the connection before the response was complete (nginx's convention).
+    logDone(this.#rt, this.#ctx, this.#phase === 'waiting' ? 499 : this.#status, this.#cacheStatus + '; detail=client-closed', this.#kind())
+    // Keep reading when the store still wants the body or waiters depend on this exchange.
+    this.#exchange.detachClient(this.#phase === 'waiting' && this.#flight !== undefined)
+  }
+
+  /** How this exchange counts in metrics. */
+  #kind (): ServedKind {
+    return this.#plan.fill ? 'miss' : 'pass'
+  }
+
+  head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    const now = rt.clock()
+    this.#responseTime = now
+    const upstreamMs = performance.now() - this.#sentAt
+    ctx.upstreamMs = upstreamMs
+    ctx.upstreamStatus = status
+    rt.observer?.upstream(status, upstreamMs / 1000)
+    this.#status = status
+    this.#headers = headers
+    if (!this.#plan.fill) return this.#passHead(statusMessage, now)
+
+    const eff = effectiveDirectives(headers, rt.config.cache.targets)
+    const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
+    const entry = this.#entry
+    const plan = planResponse({
+      method: ctx.method,
+      fill: true,
+      status,
+      headers,
+      cc,
+      targeted: eff.target !== undefined,
+      entry: entry?.record,
+      reqCC: ctx.reqCC,
+      pragma: ctx.pragma,
+      authorization: ctx.preq.headers.authorization !== undefined,
+      maxEntrySize: rt.config.cache.maxEntrySize,
+      graceMs: rt.config.cache.staleIfErrorGrace
+    }, rt.entryOptions, now)
+
+    if (plan.kind === 'fold') {
+      this.#phase = 'answered'
+      this.#fold(now, cc, eff.target).catch(err => this.failed('FG_INTERNAL', err as Error))
+      return 'drain'
+    }
+    if (plan.kind === 'serve-stale') {
+      this.#phase = 'answered'
+      this.#settle(RELEASED)
+      if (!this.#clientGone) serveStored(rt, ctx, entry!, now, { fwd: this.#plan.fwd, fwdStatus: status, detail: 'stale-if-error' })
+      return 'drain'
+    }
+    let writer: BodyWriter | undefined
+    if (plan.kind === 'store') {
+      const fields = varyFields(headers.vary)
+      const cl = headers['content-length']
+      writer = rt.cache!.put(buildRecord({
+        key: ctx.key,
+        status,
+        statusMessage,
+        headers: storedHeaders(headers, cc, rt.entryOptions, now),
+        bodySize: ctx.method === 'GET' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
+        cc,
+        target: eff.target,
+        varyFields: fields,
+        varyKey: secondaryKey(fields, ctx.preq.headers),
+        times: { requestTime: this.#requestTime, responseTime: now },
+        age: headers.age,
+        tags: parseTags(headers, rt.config.tags.headers)
+      }, rt.entryOptions), ctx.preq.headers, this.#current)
+    }
+    let share: BodyWriter | undefined
+    if (writer === undefined && this.#flight !== undefined && status >= 500) {
+      // The origin is failing: the waiters get this answer too rather than each asking again.
+      share = this.#share(status, statusMessage, headers, now)
+    } else if (writer === undefined) {
+      // Requests whose own directives or Authorization rule out storing never lead a flight, so a
+      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
+      if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) rt.collapser?.markUncacheable(ctx.key, now)
+      this.#settle(RELEASED)
+      // A background exchange, or one whose client left before the head, has no one to stream to.
+      if (this.#clientGone) return undefined
+    }
+    this.#cacheStatus = cacheStatus(rt.config.cacheName, {
+      fwd: this.#plan.fwd,
+      fwdStatus: this.#plan.fwd === 'stale' || this.#plan.fwd === 'request' ? status : undefined,
+      stored: writer !== undefined,
+      key: rt.config.debug ? ctx.key : undefined,
+      detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : undefined
+    })
+    const client = this.#writeHead(statusMessage, status >= 200 && status < 300)
+    return { client, writer: writer ?? share }
+  }
+
+  /** A writer that keeps a small error response whole for the waiters (at most SHARE_MAX bytes). */
+  #share (status: number, statusMessage: string, headers: Headers, at: number): BodyWriter {
+    const chunks: Buffer[] = []
+    let n = 0
+    this.#shared = true
+    return {
+      write: (chunk: Buffer): boolean => {
+        n += chunk.length
+        if (n > SHARE_MAX) return false
+        chunks.push(chunk)
+        return true
+      },
+      end: async (): Promise<void> => {
+        this.#settle({ kind: 'response', response: { status, statusMessage, headers, body: Buffer.concat(chunks, n), at } })
+      },
+      abort: (): void => { chunks.length = 0 }
+    }
+  }
+
+  /** Head of a response passed through (non-GET, bypass, Range): invalidation and HEAD freshening. */
+  #passHead (statusMessage: string, now: number): BodyRoute | undefined {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    const status = this.#status
+    const cache = rt.cache
+    // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
+    // URIs in Location and Content-Location when they share its origin.
+    if (cache !== undefined && !SAFE.has(ctx.method) && status >= 200 && status < 400) this.#invalidate()
+    if (cache !== undefined && ctx.method === 'HEAD' && status === 200 && ctx.route.route.cache.enabled) this.#headFreshen(now).catch(err => process.emitWarning(err as Error))
+    this.#cacheStatus = cacheStatus(rt.config.cacheName, {
+      fwd: this.#plan.fwd,
+      key: rt.config.debug ? ctx.key : undefined,
+      detail: this.#plan.fwd === 'method' && ctx.method !== 'HEAD' ? 'method' : undefined
+    })
+    if (this.#clientGone) return undefined
+    return { client: this.#writeHead(statusMessage, false), writer: undefined }
+  }
+
+  #invalidate (): void {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    const cache = rt.cache!
+    void cache.invalidate(ctx.key)
+    const base = `${ctx.preq.scheme}://${ctx.preq.authority}${ctx.preq.target}`
+    for (const field of ['location', 'content-location']) {
+      const v = this.#headers[field]
+      if (typeof v !== 'string') continue
+      let u: URL
+      try { u = new URL(v, base) } catch { continue }
+      // "only ... if the host part is the same as in the target URI" (§4.4)
+      if (u.protocol === `${ctx.preq.scheme}:` && u.host.toLowerCase() === ctx.preq.authority) {
+        void cache.invalidate(keyFor({ scheme: ctx.preq.scheme, authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config.routes))
+      }
+    }
+  }
+
+  /**
+   * HEAD freshening (RFC 9111 §4.3.5): a HEAD response updates the stored GET it matches, or
+   * invalidates it when its validators or Content-Length show the representation changed.
+   */
+  async #headFreshen (now: number): Promise<void> {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    let found = rt.cache!.lookup(ctx.key, ctx.preq.headers)
+    if (found instanceof Promise) found = await found
+    const entry = found.entry?.record
+    if (entry === undefined) return
+    const h = this.#headers
+    const changed = (name: string, stored: string | string[] | undefined): boolean => h[name] !== undefined && h[name] !== stored
+    if (changed('etag', entry.etag) || changed('last-modified', entry.lastModified) || changed('content-length', entry.headers['content-length'] ?? String(entry.bodySize))) {
+      await rt.cache!.remove(ctx.key, [entry.id])
+      return
+    }
+    const { cc, target } = effectiveDirectives(h, rt.config.cache.targets)
+    const update = storedHeaders(h, cc, rt.entryOptions, now)
+    await rt.cache!.update([freshen(entry, update, h.age, cc, target, { requestTime: this.#requestTime, responseTime: now }, rt.entryOptions)])
+  }
+
+  /**
+   * Folds a 304 into the stored response(s) it identifies (RFC 9111 §4.3.3, §4.3.4) and serves
+   * the freshened response.
+   */
+  async #fold (now: number, cc: CacheControl, target: string | undefined): Promise<void> {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    const entry = this.#entry!
+    // §4.3.4: the candidates are the stored responses this request could have selected (§4.1).
+    const variants = (await rt.cache!.variants(ctx.key)).filter(v => variantMatches(v.record, ctx.preq.headers))
+    const selected = select304(variants.map(v => v.record), this.#headers, entry.record)
+    const own = variants.find(v => v.record.id === entry.record.id)
+    if (own === undefined || !selected.some(r => r.id === entry.record.id)) {
+      // "If none of the stored responses contain the same strong validator, then the cache MUST
+      // NOT use the new response to update any stored responses": fetch it whole instead.
+      this.#settle(RELEASED)
+      if (!this.#clientGone) forward(rt, ctx, undefined, { fwd: this.#plan.fwd, fill: true, validate: false }, undefined)
+      return
+    }
+    const update = storedHeaders(this.#headers, cc, rt.entryOptions, now)
+    const times = { requestTime: this.#requestTime, responseTime: now }
+    const updates = selected.map(r => freshen(r, update, this.#headers.age, cc, target, times, rt.entryOptions))
+    const served: Variant = { record: updates.find(r => r.id === entry.record.id)!, body: own.body ?? entry.body }
+    if (cc.noStore) {
+      // A 304 carrying no-store: the response is served once and not kept (§3, §5.2.2.5).
+      await rt.cache!.remove(ctx.key, [entry.record.id])
+      this.#settle(RELEASED)
+    } else {
+      await rt.cache!.update(updates)
+      this.#settle(STORED)
+    }
+    if (!this.#clientGone) serveStored(rt, ctx, served, now, { fwd: this.#plan.fwd, fwdStatus: 304 })
+  }
+
+  /** Writes the forwarded head to the client, or answers its conditional with a 304 itself; returns the client to stream the body to. */
+  #writeHead (statusMessage: string, maySend304: boolean): BodyRoute['client'] {
+    const res = this.#ctx.res
+    if (res === undefined || this.#clientGone) return undefined
+    const rt = this.#rt
+    const ctx = this.#ctx
+    const h = ctx.preq.headers
+    const inm = h['if-none-match']
+    const ims = h['if-modified-since']
+    const head = forwardedHead(this.#headers, rt.entryOptions.stripFields, rt.entryOptions.via, this.#cacheStatus, this.#responseTime)
+    // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
+    // the client's conditional itself against the new response (RFC 9110 §13.2.2).
+    if (maySend304 && this.#plan.fill && (inm !== undefined || ims !== undefined) &&
+        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(this.#headers.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
+      // The same fields as a 304 from the store (RFC 9110 §15.4.5), plus Via and Cache-Status.
+      const keep = fields304(this.#headers.etag !== undefined)
+      const head304: string[] = []
+      for (let i = 0; i < head.length; i += 2) {
+        const name = head[i]!
+        if (keep.includes(name) || name === 'via' || name === 'cache-status') head304.push(name, head[i + 1]!)
+      }
+      res.writeHead(304, head304)
+      res.end()
+      this.#phase = 'answered'
+      logDone(rt, ctx, 304, this.#cacheStatus, this.#kind())
+      return undefined
+    }
+    res.writeHead(this.#status, statusMessage, head)
+    if (ctx.preq.method === 'HEAD' || ctx.method === 'HEAD') {
+      res.end()
+      this.#phase = 'answered'
+      logDone(rt, ctx, this.#status, this.#cacheStatus, this.#kind())
+      return undefined
+    }
+    this.#phase = 'streaming'
+    return res
+  }
+
+  storeStopped (): void {
+    // Past the per-entry limit: stop storing, stream the rest with backpressure.
+    if (!this.#shared) this.#rt.collapser?.markUncacheable(this.#ctx.key, this.#rt.clock())
+    this.#settle(RELEASED)
+  }
+
+  done (stored: boolean): void {
+    if (this.#shared) stored = false
+    if (stored && this.#rt.cache?.generation(this.#ctx.key) !== this.#generation) {
+      // An unsafe request invalidated the URL while this response was in flight (§4.4): the
+      // response predates it and must not outlive the invalidation.
+      void this.#rt.cache?.invalidate(this.#ctx.key)
+      stored = false
+    }
+    if (stored) this.#rt.collapser?.markCacheable(this.#ctx.key)
+    this.#settle(stored ? STORED : RELEASED)
+    if (this.#phase === 'streaming' && !this.#clientGone) {
+      this.#phase = 'answered'
+      this.#ctx.bytes = this.#exchange.bytes
+      logDone(this.#rt, this.#ctx, this.#status, this.#cacheStatus, this.#kind())
+    }
+  }
+
+  failed (code: ErrorCode, err: Error): void {
+    const rt = this.#rt
+    const ctx = this.#ctx
+    if (code !== 'FG_INTERNAL') rt.observer?.upstreamError(code)
+    else process.emitWarning(err)
+    this.#settle({ kind: 'failed', code })
+    const res = ctx.res
+    if (res === undefined || this.#clientGone) return
+    if (this.#phase === 'answered') {
+      // The client is (being) answered from the store; only a fold that failed before serving
+      // still owes it an answer.
+      if (!res.headersSent) fail(rt, ctx, code, this.#entry, this.#plan.fwd)
+      return
+    }
+    if (this.#phase === 'streaming') {
+      // Mid-body failure: the only honest signal left is to cut the connection.
+      this.#phase = 'answered'
+      res.destroy()
+      ctx.bytes = this.#exchange.bytes
+      logDone(rt, ctx, this.#status, this.#cacheStatus + '; detail=' + code, 'error')
+      return
+    }
+    this.#phase = 'answered'
+    fail(rt, ctx, code, this.#entry, this.#plan.fwd)
+  }
+
+  #settle (o: Outcome): void {
+    const f = this.#flight
+    if (f === undefined) return
+    this.#flight = undefined
+    this.#rt.collapser!.finish(this.#ctx.key, f, o)
+  }
+}
