@@ -1,5 +1,5 @@
-// Picks the store from the config: memory alone, or memory in front of a shared (Redis/Valkey)
-// or disk tier. The one place that turns `cache.*` and `store.*` into store objects.
+// Picks the store from the config: memory alone (stores.ts), or memory in front of a shared
+// (Redis/Valkey) or disk tier.
 
 import type { Config } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
@@ -8,11 +8,13 @@ import { DiskStore } from './disk-store.ts'
 import { RedisStore } from './redis-store.ts'
 import { checkPrefix, parseSharedTarget } from './shared-url.ts'
 import { MemoryStore } from './store.ts'
+import { createStore } from './stores.ts'
 import { TieredStore } from './tiered-store.ts'
 
 /** The store and, when there is one, the shared tier (for invalidations, locks and its state). */
 export interface Tiers {
-  store: Store
+  /** undefined when storing is disabled (cache.maxSize 0) */
+  store: Store | undefined
   /** set when store.shared is: the pub/sub channel, fill locks, state and counters live here */
   shared: RedisStore | undefined
 }
@@ -27,18 +29,19 @@ export function checkStoreConfig (config: Pick<Config, 'store'>): void {
 }
 
 /** Opens the configured tiers (the disk tier scans its directory first). */
-export async function openTiers (config: Pick<Config, 'cache' | 'store'>, clock: () => number): Promise<Tiers> {
+export async function openTiers (config: Config, clock: () => number): Promise<Tiers> {
   checkStoreConfig(config)
-  const maxBytes = Math.max(1, config.cache.maxSize)
-  const maxEntryBytes = Math.max(1, Math.min(config.cache.maxEntrySize, maxBytes))
-  const memory = new MemoryStore({ maxBytes, maxEntryBytes, maxVariants: config.cache.maxVariants, clock })
+  const memory = createStore(config, clock)
+  if (!(memory instanceof MemoryStore)) return { store: memory, shared: undefined }
+  // The same bound as L1's: a body of cache.maxEntrySize plus its header fields.
+  const maxEntryBytes = config.cache.maxEntrySize + config.maxHeaderSize + 1024
   const tiered = { maxVariants: config.cache.maxVariants }
   if (config.store.shared !== undefined) {
     const shared = new RedisStore({
       target: parseSharedTarget(config.store.shared),
       prefix: config.store.prefix,
       commandTimeout: config.store.commandTimeout,
-      maxEntryBytes: Math.max(1, config.cache.maxEntrySize),
+      maxEntryBytes,
       clock
     })
     return { store: new TieredStore(memory, shared, tiered), shared }
@@ -47,7 +50,7 @@ export async function openTiers (config: Pick<Config, 'cache' | 'store'>, clock:
     const disk = await DiskStore.open({
       dir: config.store.disk.dir,
       maxBytes: config.store.disk.maxSize,
-      maxEntryBytes: Math.max(1, Math.min(config.cache.maxEntrySize, config.store.disk.maxSize)),
+      maxEntryBytes: Math.min(maxEntryBytes, config.store.disk.maxSize),
       maxVariants: config.cache.maxVariants,
       clock
     })

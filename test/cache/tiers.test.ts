@@ -16,8 +16,14 @@ const config = (flags: Record<string, unknown>): ReturnType<typeof loadConfig> =
 
 t.test('when no second tier is set → memory alone', async t => {
   const { store, shared } = await openTiers(config({}), Date.now)
-  t.teardown(() => store.close())
+  t.teardown(() => store?.close())
   t.ok(store instanceof MemoryStore)
+  t.equal(shared, undefined)
+})
+
+t.test('when storing is disabled (cache.maxSize 0) → no store at all, whatever tiers are set', async t => {
+  const { store, shared } = await openTiers(config({ 'cache.maxSize': 0, 'cache.maxEntrySize': 0, 'store.shared': 'redis://127.0.0.1:1' }), Date.now)
+  t.equal(store, undefined)
   t.equal(shared, undefined)
 })
 
@@ -26,11 +32,11 @@ t.test('when store.shared is set → memory in front of Redis, the Redis handle 
   t.equal(c.store.commandTimeout, 50)
   t.equal(c.store.prefix, 'freshgate:')
   const { store, shared } = await openTiers(c, Date.now)
-  t.teardown(() => store.close())
+  t.teardown(() => store?.close())
   t.ok(store instanceof TieredStore)
   t.ok(shared instanceof RedisStore)
   t.equal((store as TieredStore).l2, shared)
-  t.same(await store.get('http://a/x'), [], 'nothing listens on port 1: a miss, not an error')
+  t.same(await store?.get('http://a/x'), [], 'nothing listens on port 1: a miss, not an error')
 })
 
 t.test('when store.disk.dir is set → memory in front of disk, bounded by store.disk.maxSize', async t => {
@@ -38,7 +44,7 @@ t.test('when store.disk.dir is set → memory in front of disk, bounded by store
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const c = config({ 'store.disk.dir': dir, 'store.disk.maxSize': '2MiB' })
   const { store } = await openTiers(c, Date.now)
-  t.teardown(() => store.close())
+  t.teardown(() => store?.close())
   t.ok(store instanceof TieredStore && store.l2 instanceof DiskStore)
   t.equal((store as TieredStore).stats().l2.maxBytes, 2 * 1024 * 1024)
 })
