@@ -47,13 +47,15 @@ export async function openTiers (config: Config, clock: () => number): Promise<T
     return { store: new TieredStore(memory, shared, tiered), shared }
   }
   if (config.store.disk.dir !== undefined) {
+    const dir = config.store.disk.dir
+    // A directory that cannot be created, read or locked stops start-up like any bad setting.
     const disk = await DiskStore.open({
-      dir: config.store.disk.dir,
+      dir,
       maxBytes: config.store.disk.maxSize,
       maxEntryBytes: Math.min(maxEntryBytes, config.store.disk.maxSize),
       maxVariants: config.cache.maxVariants,
       clock
-    })
+    }).catch((err: unknown) => { throw new ConfigError('store.disk.dir', dir, `a writable directory no other process uses (${(err as Error).message})`) })
     return { store: new TieredStore(memory, disk, tiered), shared: undefined }
   }
   return { store: memory, shared: undefined }

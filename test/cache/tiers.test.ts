@@ -1,9 +1,9 @@
 // The store picked from config: memory alone, memory + Redis, memory + disk; bad store.* settings stop start-up.
 
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { loadConfig } from '../../src/config/load.ts'
 import { openTiers, checkStoreConfig } from '../../src/cache/tiers.ts'
 import { MemoryStore } from '../../src/cache/store.ts'
@@ -61,4 +61,8 @@ t.test('bad store settings → ConfigError naming the key', async t => {
     t.ok(err instanceof ConfigError && err.key === r.key, r.name)
   }
   t.throws(() => config({ 'store.commandTimeout': '0ms' }), ConfigError, 'a zero command timeout is refused by the schema')
+  const file = join(mkdtempSync(join(tmpdir(), 'freshgate-tiers-')), 'a-file')
+  writeFileSync(file, 'not a directory')
+  t.teardown(() => rmSync(dirname(file), { recursive: true, force: true }))
+  await t.rejects(openTiers(config({ 'store.disk.dir': file }), Date.now), { name: 'ConfigError', key: 'store.disk.dir' }, 'a disk dir that is a file stops start-up naming the key')
 })
