@@ -141,20 +141,13 @@ export class DiskStore implements Store {
     const subdirs = (await readdir(this.#opts.dir, { withFileTypes: true })).filter(d => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name))
     for (const sub of subdirs) {
       const dir = join(this.#opts.dir, sub.name)
-      for (const name of await readdir(dir)) {
-        const path = join(dir, name)
-        if (name.includes('.tmp-')) { await this.#discard(path); continue }
-        if (name.endsWith('.body')) { bodies.add(name.slice(0, -5)); continue }
-        if (!name.endsWith('.rec')) continue
-        const stem = name.slice(0, -4)
-        const buf = await readFile(path).catch(() => Buffer.alloc(0))
-        const rec = decodeRec(buf)
-        const size = await stat(this.#path(stem, 'body')).then(s => s.size, () => -1)
-        if (rec === undefined || stemOf(rec.record.key, rec.record.id) !== stem || size !== rec.record.bodySize || rec.record.keepUntil - now <= 0) {
-          await this.#discard(path)
-          continue
-        }
-        found.push(this.#metaOf(rec, stem, buf.length))
+      const names = await readdir(dir)
+      for (const name of names) if (name.endsWith('.body')) bodies.add(name.slice(0, -5))
+      // Records are read 32 at a time: the thread pool works in parallel, memory stays bounded.
+      const recs = names.filter(n => n.endsWith('.rec') || n.includes('.tmp-'))
+      for (let i = 0; i < recs.length; i += 32) {
+        const metas = await Promise.all(recs.slice(i, i + 32).map(async name => await this.#inspect(dir, name, now)))
+        for (const m of metas) if (m !== undefined) found.push(m)
       }
     }
     const live = new Set(found.map(m => m.stem))
@@ -173,9 +166,24 @@ export class DiskStore implements Store {
     await this.#evict(undefined)
   }
 
-  async #discard (path: string): Promise<void> {
+  /** The index entry of a .rec file found at start, or undefined (and the file removed) when it is torn, orphaned, expired or temporary. */
+  async #inspect (dir: string, name: string, now: number): Promise<Meta | undefined> {
+    const path = join(dir, name)
+    if (name.includes('.tmp-')) return await this.#discard(path)
+    const stem = name.slice(0, -4)
+    const buf = await readFile(path).catch(() => Buffer.alloc(0))
+    const rec = decodeRec(buf)
+    const size = await stat(this.#path(stem, 'body')).then(s => s.size, () => -1)
+    if (rec === undefined || stemOf(rec.record.key, rec.record.id) !== stem || size !== rec.record.bodySize || rec.record.keepUntil - now <= 0) {
+      return await this.#discard(path)
+    }
+    return this.#metaOf(rec, stem, buf.length)
+  }
+
+  async #discard (path: string): Promise<undefined> {
     this.discarded++
     await unlink(path).catch(() => undefined)
+    return undefined
   }
 
   #metaOf (rec: RecFile, stem: string, recBytes: number): Meta {
