@@ -156,7 +156,7 @@ function run (): void {
     const started = Date.now()
     t.same(await store.get('http://a/x'), [])
     const took = Date.now() - started
-    t.ok(took >= 90 && took < 600, `answered after the timeout (${took} ms)`)
+    t.ok(took >= 90 && took < 1500, `answered after the timeout, not hanging (${took} ms)`)
     process.kill(own.pid, 'SIGCONT')
   })
 
