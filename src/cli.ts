@@ -5,18 +5,23 @@ import cluster from 'node:cluster'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import type { Logger } from 'pino'
-import { SCHEMA, RESTART_KEYS, envName, type Config } from './config/schema.ts'
+import { SCHEMA, RESTART_KEYS, envName, type Config, type OptionSpec } from './config/schema.ts'
 import { loadConfig, printable, type ConfigSources } from './config/load.ts'
 import { defaultText } from './config/reference.ts'
+import { originsOf, unreachableOrigins } from './config/reachable.ts'
 import { ConfigError } from './errors.ts'
 import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
 import { startAdmin, adminRuntimeOf, type Admin } from './admin/server.ts'
-import { appLogger, accessLogger } from './log.ts'
+import { appLogger, accessLogger, requestDebugLog } from './log.ts'
+import type { AccessLog } from './proxy/context.ts'
+import { demoInstructions, startDemoOrigin } from './demo/origin.ts'
 
 /** Exit code for a bad flag or configuration. */
 const EXIT_CONFIG = 2
+/** Exit code when the process cannot start (a port in use). */
+const EXIT_START = 1
 
 function usageError (message: string): never {
   process.stderr.write(`freshgate: ${message}\nRun freshgate --help for the options.\n`)
@@ -25,16 +30,27 @@ function usageError (message: string): never {
 
 /** What the command line asked for. */
 interface Invocation {
-  config: Config
-  /** where the config came from, to load it again on SIGHUP */
+  /** where the config comes from, to load it again on SIGHUP */
   sources: ConfigSources
   /** print the effective config and exit */
   printConfig: boolean
   /** `check-config FILE`: validate, print, exit 0 (or 2) */
   checkOnly: boolean
+  /** `demo`: start the bundled demo origin and use it as the origin */
+  demo: boolean
 }
 
-/** Parses argv into the validated config (or exits 2), and the non-config switches. */
+/** The type an option takes, as --help shows it. */
+function typeText (spec: OptionSpec): string {
+  switch (spec.type) {
+    case 'enum': return spec.values!.join('|')
+    case 'count': return 'integer|auto'
+    case 'routes': return 'JSON'
+    default: return spec.type
+  }
+}
+
+/** Parses argv into the config sources (or exits 2) and the non-config switches. */
 async function parse (): Promise<Invocation> {
   let cli = yargs(hideBin(process.argv))
     .scriptName('freshgate')
@@ -42,8 +58,12 @@ async function parse (): Promise<Invocation> {
     .command('$0', 'run the proxy')
     .command('check-config <file>', 'validate a config file (with the environment and flags), print the effective config, exit 0 or 2', y =>
       y.positional('file', { type: 'string', describe: 'YAML or JSON config file' }))
+    .command('demo', 'start a small bundled origin with freshgate in front of it, and print curl lines to try')
     .option('config', { type: 'string', describe: 'YAML or JSON config file', group: 'General:', requiresArg: true })
     .option('print-config', { type: 'boolean', describe: 'Print the effective configuration (file < environment < flags) as JSON and exit', group: 'General:' })
+    // Values reach the schema's own parser as text: yargs types would turn "eighty" into NaN and
+    // "yes" into a positional. The real type is in each description instead.
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .strict()
     .version(VERSION)
     .help()
@@ -52,10 +72,8 @@ async function parse (): Promise<Invocation> {
     .fail((msg, err) => usageError(msg ?? err?.message ?? 'invalid arguments'))
   for (const spec of SCHEMA) {
     const group = spec.key.includes('.') ? `${spec.key.split('.')[0]}:` : 'General:'
-    const dflt = spec.default === undefined ? '' : ` [default: ${defaultText(spec)}]`
     cli = cli.option(spec.flag, {
-      type: 'string',
-      describe: `${spec.doc}${dflt} (${spec.key}, ${envName(spec.key)})`,
+      describe: `${spec.doc} [${typeText(spec)}] [default: ${defaultText(spec)}] [env: ${envName(spec.key)}] [file: ${spec.key}]`,
       group,
       requiresArg: spec.type !== 'boolean'
     })
@@ -64,18 +82,33 @@ async function parse (): Promise<Invocation> {
   const flags: Record<string, unknown> = {}
   for (const spec of SCHEMA) {
     const v = argv[spec.flag]
-    // A bare boolean flag (--debug) arrives as an empty string.
-    if (v !== undefined) flags[spec.key] = spec.type === 'boolean' && v === '' ? true : v
+    if (v !== undefined) flags[spec.key] = v
   }
   const checkOnly = argv._[0] === 'check-config'
+  const demo = argv._[0] === 'demo'
+  if (demo && flags.origin !== undefined) usageError('demo brings its own origin: drop --origin')
   const file = checkOnly ? argv.file as string : argv.config as string | undefined
-  const sources: ConfigSources = { file, env: process.env, flags }
+  return { sources: { file, env: process.env, flags }, printConfig: argv['print-config'] === true, checkOnly, demo }
+}
+
+/** Loads the config, or exits 2 with the message. */
+function load (sources: ConfigSources): Config {
   try {
-    return { config: loadConfig(sources), sources, printConfig: argv['print-config'] === true, checkOnly }
+    return loadConfig(sources)
   } catch (err) {
     if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     throw err
   }
+}
+
+/** Exits 1 with one line saying why a listener could not start (`EADDRINUSE` is the common one). */
+function cannotListen (err: unknown, host: string, port: number): never {
+  const code = (err as NodeJS.ErrnoException).code
+  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  process.stderr.write(code === 'EADDRINUSE'
+    ? `freshgate: ${where} is already in use\n`
+    : `freshgate: cannot listen on ${where}: ${code ?? (err as Error).message}\n`)
+  process.exit(EXIT_START)
 }
 
 /** Keys whose values differ between two configs. */
@@ -84,17 +117,29 @@ function changedKeys (a: Config, b: Config): string[] {
   return SCHEMA.map(s => s.key).filter(k => JSON.stringify(get(a, k)) !== JSON.stringify(get(b, k)))
 }
 
+/** Logs one warning per origin that does not accept a connection; start-up goes on (/readyz says not ready). */
+async function warnUnreachable (config: Config, log: Logger): Promise<void> {
+  for (const { origin, cause } of await unreachableOrigins(originsOf(config), config.admin.readyTimeout)) {
+    log.warn({ origin, cause }, `origin ${origin} is not reachable: ${cause}`)
+  }
+}
+
 /** Runs one proxy in this process until SIGTERM/SIGINT, then drains and exits 0. */
-async function runProxy (config: Config, sources: ConfigSources, log: Logger): Promise<void> {
+async function runProxy (config: Config, sources: ConfigSources, log: Logger, started?: (proxy: Freshgate, admin: Admin | undefined) => void): Promise<void> {
   const access = accessLogger(config)
+  // Per-request debug lines only when debug is on at start: otherwise no record is built per request.
+  const debug = log.isLevelEnabled('debug') ? requestDebugLog(log) : undefined
+  const accessLog: AccessLog | undefined = debug === undefined ? access?.log : access === undefined ? debug : r => { access.log(r); debug(r) }
+  // Whatever ends the process (drain, drain timeout, a fatal error), the buffered lines go out first.
+  process.on('exit', () => access?.flush())
   let fg: Freshgate | undefined
   const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
   try {
     // Without an admin listener nobody can read the metrics: skip measuring.
-    fg = await startProxy(config, { accessLog: access?.log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
+    fg = await startProxy(config, { accessLog, log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
   } catch (err) {
-    log.error({ err }, 'cannot listen')
-    process.exit(1)
+    if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
+    cannotListen(err, config.host, config.port)
   }
   const proxy = fg
   log.info({ url: proxy.url, origin: config.origin, maxSize: config.cache.maxSize }, `freshgate listening on ${proxy.url}, origin ${config.origin ?? '(routes only)'}`)
@@ -105,11 +150,13 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
     try {
       admin = await startAdmin(config, adminRuntimeOf(proxy), metrics)
     } catch (err) {
-      log.error({ err }, 'admin listener cannot listen')
-      process.exit(1)
+      cannotListen(err, config.admin.host, config.admin.port)
     }
     log.info({ url: admin.url }, `admin listening on ${admin.url}`)
   }
+  // With workers, the primary warns once for all of them.
+  if (!cluster.isWorker) void warnUnreachable(config, log)
+  started?.(proxy, admin)
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -117,12 +164,10 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
     log.info({ signal }, 'draining: no new connections, waiting for in-flight requests')
     const timer = setTimeout(() => {
       log.warn({ timeoutMs: config.shutdownTimeout }, 'drain timeout: exiting with requests in flight')
-      access?.flush()
       process.exit(0)
     }, config.shutdownTimeout)
     timer.unref()
     Promise.all([proxy.close(), admin?.close()]).finally(() => {
-      access?.flush()
       log.info('stopped')
       process.exit(0)
     })
@@ -130,12 +175,19 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   let current = config
-  process.on('SIGHUP', () => {
+  const reload = async (): Promise<void> => {
     let next: Config
     try {
       next = loadConfig(sources)
     } catch (err) {
       log.error({ err: (err as Error).message }, 'reload rejected: keeping the running configuration')
+      return
+    }
+    // A file caught half-written can still parse ("origin: http://127.0"): switch to a new origin
+    // only once it accepts a connection (issue 9 #8).
+    const known = new Set(originsOf(current))
+    for (const { origin, cause } of await unreachableOrigins(originsOf(next).filter(o => !known.has(o)), next.admin.readyTimeout)) {
+      log.error({ origin, cause }, `reload rejected: origin ${origin} is not reachable: ${cause}; keeping the running configuration`)
       return
     }
     const changed = changedKeys(current, next)
@@ -146,7 +198,10 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger): P
     current = next
     if (restart.length > 0) log.warn({ keys: restart }, 'reload: these settings need a restart to take effect')
     log.info({ applied: live }, `reloaded configuration (${live.length} setting(s) applied)`)
-  })
+  }
+  // One reload at a time, in the order the signals came.
+  let reloading = Promise.resolve()
+  process.on('SIGHUP', () => { reloading = reloading.then(reload) })
 }
 
 /** The cluster primary: forks the workers, replaces crashed ones, relays shutdown. */
@@ -162,7 +217,8 @@ function runPrimary (config: Config, log: Logger): void {
       }
       return
     }
-    log.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting a new one')
+    // `pid` is the primary's own, on every line.
+    log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'worker exited; starting a new one')
     setTimeout(fork, 500).unref()
   })
   const stop = (signal: string): void => {
@@ -181,8 +237,21 @@ function runPrimary (config: Config, log: Logger): void {
   })
 }
 
+/** `freshgate demo`: the bundled origin on a free loopback port, freshgate in front, curl lines on stdout. */
+async function runDemo (sources: ConfigSources): Promise<void> {
+  const origin = await startDemoOrigin()
+  const demoSources = { ...sources, flags: { ...sources.flags, origin: origin.url } }
+  const config = load(demoSources)
+  if (config.workers > 1) usageError('demo runs one process: drop --workers')
+  await runProxy(config, demoSources, appLogger(config), (proxy, admin) => {
+    process.stdout.write(demoInstructions(proxy.url, admin?.url))
+  })
+}
+
 async function main (): Promise<void> {
-  const { config, sources, printConfig, checkOnly } = await parse()
+  const { sources, printConfig, checkOnly, demo } = await parse()
+  if (demo) return await runDemo(sources)
+  const config = load(sources)
   if (printConfig || checkOnly) {
     process.stdout.write(JSON.stringify(printable(config), null, 2) + '\n')
     if (checkOnly) process.stderr.write(`freshgate: ${sources.file} is valid\n`)
@@ -193,6 +262,7 @@ async function main (): Promise<void> {
     log.info({ workers: config.workers }, `starting ${config.workers} workers`)
     if (config.admin.enabled) log.warn('the admin listener is not started with workers > 1: each worker has its own cache (README "Operations")')
     runPrimary(config, log)
+    void warnUnreachable(config, log)
     return
   }
   await runProxy(config, sources, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log)

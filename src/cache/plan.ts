@@ -173,11 +173,11 @@ const PASS: ResponsePlan = Object.freeze({ kind: 'pass', reason: undefined, unca
  * https://www.rfc-editor.org/rfc/rfc9111#section-3
  */
 export function planResponse (x: ResponseFacts, opts: PolicyOptions, now: number): ResponsePlan {
+  // RFC 5861 §4: "stale-if-error ... when an error is encountered" includes these statuses; the
+  // operator's grace covers them only as configured. A HEAD revalidation falls back the same way.
+  if (x.entry !== undefined && x.status >= 500 && x.status <= 504 && staleIfErrorAllowed(x.entry, x.reqCC, x.pragma, x.graceMs, now)) return { kind: 'serve-stale' }
   if (!x.fill) return PASS
   if (x.status === 304 && x.entry !== undefined) return { kind: 'fold' }
-  // RFC 5861 §4: "stale-if-error ... when an error is encountered" includes these statuses; the
-  // operator's grace covers them only as configured.
-  if (x.entry !== undefined && x.status >= 500 && x.status <= 504 && staleIfErrorAllowed(x.entry, x.reqCC, x.pragma, x.graceMs, now)) return { kind: 'serve-stale' }
   let reason = notStorableReason({
     method: x.method,
     status: x.status,

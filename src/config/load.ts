@@ -9,23 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { parseRoutes } from './routes.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
-
-const BYTE_UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, ki: 1024, kib: 1024, mi: 1024 ** 2, mib: 1024 ** 2, gi: 1024 ** 3, gib: 1024 ** 3
-}
-const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, '': 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/**
- * Reads "<number><unit>" against a unit table. Returns undefined when the text does not fit.
- * Hand-written: the popular `bytes`/`ms` packages disagree with each other on bare numbers and
- * know no KiB/MiB, and one table-driven function covers both.
- */
-function quantity (raw: string, units: Record<string, number>): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw)
-  if (m === null) return undefined
-  const unit = units[m[2]!.toLowerCase()]
-  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
-}
+import { BYTE_UNITS, TIME_UNITS, durationText, quantity } from './units.ts'
 
 function expected (spec: OptionSpec): string {
   const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]` : ''
@@ -161,14 +145,41 @@ export interface ConfigSources {
  * The config as a file would state it: durations as "<n>ms" text, so that `--print-config` output
  * loads back to the same config (a bare number in a file means seconds).
  */
-export function printable (config: Config): Record<string, unknown> {
+export function printable (config: Config, schema: readonly OptionSpec[] = SCHEMA): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const spec of SCHEMA) {
+  for (const spec of schema) {
     const v = spec.key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], config)
     if (v === undefined) continue
-    assign(out, spec.key, spec.type === 'duration' ? `${v as number}ms` : v)
+    assign(out, spec.key, shown(spec, v))
   }
   return out
+}
+
+/** The text that stands in for a secret in printed configs. */
+export const REDACTED = '<redacted>'
+
+/** One value as printed: secrets and URL passwords redacted, durations in their shortest exact unit. */
+function shown (spec: OptionSpec, v: unknown): unknown {
+  if (spec.secret === true) return REDACTED
+  if (spec.type === 'duration') return durationText(v as number)
+  if (spec.type === 'url' && typeof v === 'string') return redactUrl(v)
+  return v
+}
+
+/** A URL with its password (redis://user:pass@host) replaced by "<redacted>"; other text unchanged. */
+export function redactUrl (text: string): string {
+  let u: URL
+  try { u = new URL(text) } catch { return text }
+  if (u.password === '') return text
+  // Splice the text rather than set u.password, which would percent-encode "<>" (RFC 3986 §3.2:
+  // authority = [ userinfo "@" ] host [ ":" port ], ending at the first "/", "?" or "#").
+  const start = text.indexOf('//') + 2
+  const rest = text.slice(start)
+  const authority = rest.split(/[/?#]/, 1)[0]!
+  const at = authority.lastIndexOf('@')
+  const colon = authority.indexOf(':')
+  if (at === -1 || colon === -1 || colon > at) return text
+  return `${text.slice(0, start)}${authority.slice(0, colon + 1)}${REDACTED}${text.slice(start + at)}`
 }
 
 /** Builds the validated, frozen Config. Throws ConfigError naming the key, value and expectation. */
@@ -194,6 +205,7 @@ export function loadConfig (sources: ConfigSources): Config {
   layers.push(['flags', flags])
 
   const out: Record<string, unknown> = {}
+  const unset: OptionSpec[] = []
   for (const spec of SCHEMA) {
     let value = spec.default
     let set = false
@@ -206,15 +218,19 @@ export function loadConfig (sources: ConfigSources): Config {
     if (!set && spec.required === true) {
       throw new ConfigError(spec.key, undefined, `${expected(spec)} (set --${spec.flag}, ${envName(spec.key)} or "${spec.key}" in the config file)`)
     }
+    if (!set) unset.push(spec)
     assign(out, spec.key, value)
   }
   const config = out as unknown as Config
+  // Derived after everything else is known, so they follow what the operator did set.
+  for (const spec of unset) if (spec.derived !== undefined) assign(out, spec.key, spec.derived.value(config))
   if (config.origin === undefined && !config.routes.some(r => r.origin !== undefined)) {
     throw new ConfigError('origin', undefined, 'an http:// or https:// URL (set --origin, FRESHGATE_ORIGIN, "origin" in the config file, or routes with origins)')
   }
   for (const [i, r] of config.routes.entries()) {
     if (r.origin === undefined && config.origin === undefined) throw new ConfigError(`routes[${i}].origin`, undefined, 'an origin URL (there is no top-level origin to fall back to)')
   }
+  // Only an explicit contradiction: the derived default always fits.
   if (config.cache.maxEntrySize > config.cache.maxSize && config.cache.maxSize > 0) {
     throw new ConfigError('cache.maxEntrySize', config.cache.maxEntrySize, `at most cache.maxSize (${config.cache.maxSize})`)
   }

@@ -2,20 +2,14 @@
 // (test/docs.test.ts checks README.md contains exactly this). Run this file to print it.
 
 import { SCHEMA, envName, type OptionSpec } from './schema.ts'
+import { bytesText, durationText } from './units.ts'
 
 /** An option's default as a person would write it ("30s", "256MiB"). */
 export function defaultText (s: OptionSpec): string {
+  if (s.derived !== undefined) return s.derived.doc
   if (s.default === undefined) return s.required === true ? '(required)' : '(unset)'
-  if (s.type === 'duration') {
-    const ms = s.default as number
-    return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
-  }
-  if (s.type === 'bytes') {
-    const b = s.default as number
-    if (b >= 1024 * 1024 && b % (1024 * 1024) === 0) return `${b / 1024 / 1024}MiB`
-    if (b >= 1024 && b % 1024 === 0) return `${b / 1024}KiB`
-    return String(b)
-  }
+  if (s.type === 'duration') return durationText(s.default as number)
+  if (s.type === 'bytes') return bytesText(s.default as number)
   if (Array.isArray(s.default)) return s.default.length === 0 ? '[]' : s.default.join(', ')
   return String(s.default)
 }

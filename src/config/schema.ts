@@ -42,6 +42,10 @@ export interface OptionSpec {
   values?: readonly string[]
   /** required at start-up */
   required?: boolean
+  /** printed as "<redacted>" by --print-config and check-config */
+  secret?: boolean
+  /** when nothing sets it, the value is computed from the rest of the config; `doc` says how (help, README) */
+  derived?: { doc: string, value: (config: Config) => unknown }
 }
 
 import type { Route } from './routes.ts'
@@ -62,7 +66,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
 
   { key: 'cache.maxSize', type: 'bytes', flag: 'max-size', default: 256 * MiB, min: 0, doc: 'Total bytes of stored responses (headers and bodies); 0 disables storing' },
-  { key: 'cache.maxEntrySize', type: 'bytes', flag: 'max-entry-size', default: 8 * MiB, min: 0, doc: 'Largest single stored response; larger ones stream through unstored' },
+  { key: 'cache.maxEntrySize', type: 'bytes', flag: 'max-entry-size', min: 0, derived: { doc: 'min(8MiB, maxSize/8)', value: c => entrySizeFor(c.cache.maxSize) }, doc: 'Largest single stored response; larger ones stream through unstored; at most cache.maxSize' },
   { key: 'cache.maxVariants', type: 'integer', flag: 'max-variants', default: 16, min: 1, max: 1024, doc: 'Most Vary variants kept per URL' },
   { key: 'cache.heuristicFraction', type: 'number', flag: 'heuristic-fraction', default: 0.1, min: 0, max: 1, doc: 'Heuristic freshness as a fraction of (Date − Last-Modified) (RFC 9111 §4.2.2)' },
   { key: 'cache.heuristicMaxAge', type: 'duration', flag: 'heuristic-max-age', default: 86_400_000, min: 0, doc: 'Cap on heuristic freshness' },
@@ -82,7 +86,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'admin.enabled', type: 'boolean', flag: 'admin', default: true, doc: 'Run the admin listener (health, metrics, cache inspection, purge)' },
   { key: 'admin.host', type: 'string', flag: 'admin-host', default: '127.0.0.1', doc: 'Admin listener address' },
   { key: 'admin.port', type: 'integer', flag: 'admin-port', default: 9091, min: 0, max: 65535, doc: 'Admin listener port (0 picks a free port)' },
-  { key: 'admin.token', type: 'string', flag: 'admin-token', doc: 'When set, admin requests must send Authorization: Bearer <token> (/healthz and /readyz excepted)' },
+  { key: 'admin.token', type: 'string', flag: 'admin-token', secret: true, doc: 'When set, admin requests must send Authorization: Bearer <token> (/healthz and /readyz excepted)' },
   { key: 'admin.readyTimeout', type: 'duration', flag: 'ready-timeout', default: 2_000, min: 1, doc: '/readyz: how long the origin may take to accept a connection' },
 
   { key: 'collapse.enabled', type: 'boolean', flag: 'collapse', default: true, doc: 'Collapse concurrent misses and revalidations of one key into one upstream request' },
@@ -93,6 +97,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'upstream.pipelining', type: 'integer', flag: 'upstream-pipelining', default: 1, min: 0, max: 128, doc: 'Requests pipelined per origin connection (1: keep-alive without pipelining, 0: no keep-alive)' },
   { key: 'upstream.keepAliveTimeout', type: 'duration', flag: 'upstream-keepalive-timeout', default: 4_000, min: 1, doc: 'Idle time before an origin connection is closed' },
   { key: 'upstream.allowH2', type: 'boolean', flag: 'upstream-h2', default: false, doc: 'Negotiate HTTP/2 with an https origin' },
+  { key: 'upstream.ca', type: 'string', flag: 'upstream-ca', doc: 'PEM file of CA certificates trusted for https origins, besides Node\'s own (NODE_EXTRA_CA_CERTS also works)' },
   { key: 'upstream.queueTimeout', type: 'duration', flag: 'upstream-queue-timeout', default: 3_000, min: 1, doc: 'Longest a request waits for a free origin connection (503 FG_UPSTREAM_BUSY)' },
   { key: 'upstream.responseBuffer', type: 'bytes', flag: 'response-buffer', default: MiB, min: 0, doc: 'Response bytes buffered per slow client before the origin is paused, so origin connections are not held by slow readers (like proxy_buffers)' },
   { key: 'upstream.responseBufferTotal', type: 'bytes', flag: 'response-buffer-total', default: 64 * MiB, min: 0, doc: 'Response bytes buffered for slow clients across all requests; past it, origins are paused (backpressure)' },
@@ -104,7 +109,8 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'timeouts.body', type: 'duration', flag: 'body-timeout', default: 30_000, min: 1, doc: 'Upstream idle time between body chunks (504 FG_UPSTREAM_BODY_TIMEOUT)' },
 
   { key: 'log.level', type: 'enum', flag: 'log-level', default: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Application log level' },
-  { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One JSON access-log line per request on stdout (method, url, status, cache, ms, upstream ms, request id)' },
+  { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One access-log line per request on stdout (method, url, status, cache, ms, upstream ms, request id, client…)' },
+  { key: 'log.format', type: 'enum', flag: 'access-log-format', default: 'json', values: ['json', 'combined'], doc: 'Access-log format: one JSON object per line, or nginx "combined" with the Cache-Status appended' },
   { key: 'log.accessSample', type: 'number', flag: 'access-log-sample', default: 1, min: 0, max: 1, doc: 'Fraction of requests written to the access log' },
 
   { key: 'store.shared', type: 'string', flag: 'shared-store', doc: 'Shared Redis/Valkey tier (L2 behind the memory cache): redis://[user:pass@]host:port[/db], rediss://…, redis+sentinel://h1:26379,h2:26379/mastername or redis+cluster://h1:7000,h2:7001' },
@@ -144,10 +150,16 @@ export interface Config {
   purge: { method: boolean, allow: string[], soft: boolean }
   admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }
   collapse: { enabled: boolean, waitTimeout: number, hitForMiss: number }
-  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean, queueTimeout: number, responseBuffer: number, responseBufferTotal: number }
+  upstream: { connections: number, pipelining: number, keepAliveTimeout: number, allowH2: boolean, ca: string | undefined, queueTimeout: number, responseBuffer: number, responseBufferTotal: number }
   request: { bodyBuffer: number, maxBodySize: number }
   timeouts: { connect: number, headers: number, body: number, clientBody: number }
-  log: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent', access: boolean, accessSample: number }
+  log: {
+    level: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+    access: boolean
+    /** json: pino JSON lines; combined: nginx's combined format + the Cache-Status */
+    format: 'json' | 'combined'
+    accessSample: number
+  }
   store: {
     /** the shared tier's URL (cache/shared-url.ts), or undefined for none */
     shared: string | undefined
@@ -158,14 +170,22 @@ export interface Config {
 }
 
 /**
+ * cache.maxEntrySize when not set: an eighth of the cache, at most 8MiB, so that a small cache
+ * still holds several entries; never below 64KiB (or the whole cache, if smaller).
+ */
+export function entrySizeFor (maxSize: number): number {
+  return Math.min(8 * MiB, Math.max(Math.floor(maxSize / 8), Math.min(64 * 1024, maxSize)))
+}
+
+/**
  * Options a running process cannot take over on SIGHUP: they shape the listener, the store, the
  * worker processes or the upstream pools. Everything else applies to new requests at once.
  */
 export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'host', 'port', 'workers', 'maxHeaderSize', 'cache.maxSize', 'cache.maxEntrySize', 'cache.maxVariants', 'cache.keepStale',
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
-  'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
-  'log.access', 'log.accessSample'
+  'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.ca', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
+  'log.access', 'log.format', 'log.accessSample'
 ])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */

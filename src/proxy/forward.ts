@@ -23,6 +23,11 @@ import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 
+/** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
+function notStored (cacheStatus: string): string {
+  return cacheStatus.replace('; stored', '')
+}
+
 /** Largest error response kept whole to answer a leader's waiters. */
 const SHARE_MAX = 64 * 1024
 
@@ -155,14 +160,15 @@ class Forward implements ExchangeEvents {
     rt.observer?.upstream(status, upstreamMs / 1000)
     this.#status = status
     this.#headers = headers
-    if (!this.#plan.fill) return this.#passHead(statusMessage, now)
+    const entry = this.#entry
+    // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
+    if (!this.#plan.fill && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
-    const entry = this.#entry
     const plan = planResponse({
       method: ctx.method,
-      fill: true,
+      fill: this.#plan.fill,
       status,
       headers,
       cc,
@@ -186,6 +192,7 @@ class Forward implements ExchangeEvents {
       if (!this.#clientGone) serveStored(rt, ctx, entry!, now, { fwd: this.#plan.fwd, fwdStatus: status, detail: 'stale-if-error' })
       return 'drain'
     }
+    if (plan.kind === 'pass' && !this.#plan.fill) return this.#passHead(statusMessage, now)
     let writer: BodyWriter | undefined
     if (plan.kind === 'store') {
       const fields = varyFields(headers.vary)
@@ -397,15 +404,18 @@ class Forward implements ExchangeEvents {
     if (this.#phase === 'streaming' && !this.#clientGone) {
       this.#phase = 'answered'
       this.#ctx.bytes = this.#exchange.bytes
-      logDone(this.#rt, this.#ctx, this.#status, this.#cacheStatus, this.#kind())
+      logDone(this.#rt, this.#ctx, this.#status, stored ? this.#cacheStatus : notStored(this.#cacheStatus), this.#kind())
     }
   }
 
   failed (code: ErrorCode, err: Error): void {
     const rt = this.#rt
     const ctx = this.#ctx
-    if (code !== 'FG_INTERNAL') rt.observer?.upstreamError(code)
-    else process.emitWarning(err)
+    if (code !== 'FG_INTERNAL') {
+      rt.observer?.upstreamError(code)
+      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      rt.log?.warn({ code, origin: ctx.route.upstream.origin, cause: cause?.code ?? cause?.message ?? (err as { code?: string }).code ?? err.message }, 'upstream request failed')
+    } else process.emitWarning(err)
     this.#settle({ kind: 'failed', code })
     const res = ctx.res
     if (res === undefined || this.#clientGone) return
@@ -420,7 +430,7 @@ class Forward implements ExchangeEvents {
       this.#phase = 'answered'
       res.destroy()
       ctx.bytes = this.#exchange.bytes
-      logDone(rt, ctx, this.#status, this.#cacheStatus + '; detail=' + code, 'error')
+      logDone(rt, ctx, this.#status, notStored(this.#cacheStatus) + '; detail=' + code, 'error')
       return
     }
     this.#phase = 'answered'

@@ -2,6 +2,9 @@
 // that hands the response to a sink chunk by chunk, with backpressure, never buffering for us.
 
 import { STATUS_CODES } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { rootCertificates } from 'node:tls'
+import { ConfigError } from '../errors.ts'
 import { Pool, type Dispatcher } from 'undici'
 import type { Config } from '../config/schema.ts'
 import type { Headers } from '../cache/entry.ts'
@@ -105,6 +108,18 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   }
 }
 
+/** Reads the upstream.ca file: Node's own CAs plus these (a bad path stops start-up naming the key). */
+function readCa (path: string): string[] {
+  let pem: string
+  try {
+    pem = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('upstream.ca', path, `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('upstream.ca', path, 'a PEM file with at least one certificate')
+  return [...rootCertificates, pem]
+}
+
 /** The pooled connection to one origin. */
 export class Upstream {
   readonly #pool: Pool
@@ -126,7 +141,8 @@ export class Upstream {
       headersTimeout: config.timeouts.headers,
       bodyTimeout: config.timeouts.body,
       maxHeaderSize: config.maxHeaderSize,
-      allowH2: config.upstream.allowH2
+      allowH2: config.upstream.allowH2,
+      ...(config.upstream.ca === undefined ? {} : { connect: { ca: readCa(config.upstream.ca) } })
     })
   }
 

@@ -79,3 +79,50 @@ t.test('secondaryKey', async t => {
   ]
   for (const r of rows) t.equal(secondaryKey(r.fields, r.headers), r.want, r.name)
 })
+
+// keyFor, keyPath and varyValues (its own import, kept with its block so it merges apart from the rows above).
+import { keyFor, keyPath, varyValues } from '../../src/cache/key.ts'
+import type { Route, RouteCache } from '../../src/config/routes.ts'
+
+t.test('keyFor, keyPath and varyValues', async t => {
+  const plain: RouteCache = { enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false }
+  t.test('keyPath', async t => {
+    const rows: Array<{ name: string, path: string, cache: Partial<RouteCache>, want: string }> = [
+      { name: 'when the path has no query → should keep it as is', path: '/a/b', cache: { ignoreQuery: true, sortQuery: true }, want: '/a/b' },
+      { name: 'when the route keeps the query as sent → should keep its order', path: '/a?b=2&a=1', cache: {}, want: '/a?b=2&a=1' },
+      { name: 'when the route ignores the query → should drop it', path: '/a?b=2&a=1', cache: { ignoreQuery: true }, want: '/a' },
+      { name: 'when the route sorts the query → should sort its parameters', path: '/a?b=2&a=1', cache: { sortQuery: true }, want: '/a?a=1&b=2' },
+      { name: 'when the route ignores some parameters → should drop only those', path: '/a?utm_source=x&id=7&fbclid=y', cache: { ignoreQuery: ['utm_source', 'fbclid'] }, want: '/a?id=7' },
+      { name: 'when the route ignores some parameters and sorts → should drop and sort', path: '/a?z=1&utm=2&b=3', cache: { ignoreQuery: ['utm'], sortQuery: true }, want: '/a?b=3&z=1' },
+      { name: 'when every parameter is ignored → should drop the "?" too', path: '/a?utm=1', cache: { ignoreQuery: ['utm'] }, want: '/a' },
+      { name: 'when the query is empty and the route sorts → should drop the "?"', path: '/a?', cache: { sortQuery: true }, want: '/a' }
+    ]
+    for (const r of rows) t.equal(keyPath(r.path, { ...plain, ...r.cache }), r.want, r.name)
+  })
+
+  t.test('keyFor', async t => {
+    const routes: Route[] = [
+      { host: 'api.example.com', prefix: '/v1/', cache: { ...plain, ignoreQuery: true } },
+      { prefix: '/search', cache: { ...plain, sortQuery: true } }
+    ]
+    const rows: Array<{ name: string, u: { scheme: string, authority: string, target: string }, want: string }> = [
+      { name: 'when no route matches → should keep the query as sent', u: { scheme: 'http', authority: 'www.example.com', target: '/p?b=1&a=2' }, want: 'http://www.example.com/p?b=1&a=2' },
+      { name: 'when a host route matches → should shape the path as it says', u: { scheme: 'https', authority: 'api.example.com', target: '/v1/x?token=1' }, want: 'https://api.example.com/v1/x' },
+      { name: 'when the host matches but the prefix does not → should fall through to the next route', u: { scheme: 'https', authority: 'api.example.com', target: '/search?b=1&a=2' }, want: 'https://api.example.com/search?a=2&b=1' },
+      { name: 'when the authority has upper case → should lowercase it in the key', u: { scheme: 'http', authority: 'WWW.Example.com:8080', target: '/P' }, want: 'http://www.example.com:8080/P' },
+      { name: 'when the scheme is https → should keep it apart from http', u: { scheme: 'https', authority: 'www.example.com', target: '/p' }, want: 'https://www.example.com/p' },
+      { name: 'when no routes are configured → should use the target as is', u: { scheme: 'http', authority: 'a', target: '/q?z=1&a=2' }, want: 'http://a/q?z=1&a=2' }
+    ]
+    for (const r of rows) t.equal(keyFor(r.u, r.name.startsWith('when no routes') ? [] : routes), r.want, r.name)
+  })
+
+  t.test('varyValues', async t => {
+    const rows: Array<{ name: string, fields: string[], headers: Record<string, string | undefined>, want: Record<string, string | null> }> = [
+      { name: 'when the response has no Vary → should give no values', fields: [], headers: { accept: 'a' }, want: {} },
+      { name: 'when the varying fields were sent → should give their normalised values', fields: ['accept-encoding', 'accept-language'], headers: { 'accept-encoding': 'gzip, br', 'accept-language': 'fr' }, want: { 'accept-encoding': 'br,gzip', 'accept-language': 'fr' } },
+      { name: 'when a varying field was absent → should give null, apart from an empty value', fields: ['accept', 'accept-language'], headers: { 'accept-language': '' }, want: { accept: null, 'accept-language': '' } },
+      { name: 'when a value contains "=" → should keep it whole', fields: ['cookie'], headers: { cookie: 'a=1; b=2' }, want: { cookie: 'a=1; b=2' } }
+    ]
+    for (const r of rows) t.same(varyValues(secondaryKey(r.fields, r.headers)), r.want, r.name)
+  })
+})

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import {
-  notStorableReason, freshnessLifetime, correctedInitialAge, currentAge, decide, staleIfErrorAllowed, varyIsStar,
+  notStorableReason, freshnessLifetime, correctedInitialAge, currentAge, decide, staleIfErrorAllowed, varyIsStar, select304, allowsAuthorized,
   type PolicyOptions, type NotStoredReason, type StoredFreshness, type Decision
 } from '../../src/cache/policy.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
@@ -267,7 +267,7 @@ t.test('decide (RFC 9111 §4, §5.2; RFC 5861 §3)', async t => {
 })
 
 t.test('staleIfErrorAllowed (RFC 5861 §4)', async t => {
-  interface Row { name: string, s: StoredFreshness, req?: string, grace?: number, now: number, want: boolean }
+  interface Row { name: string, s: StoredFreshness, req?: string, pragma?: boolean, grace?: number, now: number, want: boolean }
   const rows: Row[] = [
     { name: 'when stale within the response stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=60'), now: T0 + 70 * S, want: true },
     { name: 'when stale by exactly the response stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=60'), now: T0 + 120 * S, want: true },
@@ -281,7 +281,49 @@ t.test('staleIfErrorAllowed (RFC 5861 §4)', async t => {
     { name: 'when the response has proxy-revalidate → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600, proxy-revalidate'), now: T0 + 70 * S, want: false },
     { name: 'when the response has s-maxage → should not be allowed', s: stored(MIN, 's-maxage=60, stale-if-error=600'), now: T0 + 70 * S, want: false },
     { name: 'when the response has no-cache → should not be allowed', s: stored(MIN, 'no-cache, stale-if-error=600'), now: T0 + 70 * S, want: false },
-    { name: 'when the response is still fresh and has a window → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=1'), now: T0 + 30 * S, want: true }
+    { name: 'when the response is still fresh and has a window → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=1'), now: T0 + 30 * S, want: true },
+
+    // a request that asked for a validated response (§5.2.1.4)
+    { name: 'when the request has no-cache and the response stale-if-error covers it → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'no-cache', now: T0 + 70 * S, want: false },
+    { name: 'when the request has Pragma: no-cache and the response stale-if-error covers it → should not be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), pragma: true, now: T0 + 70 * S, want: false },
+    { name: 'when the request has no-cache and the operator grace covers it → should not be allowed', s: stored(MIN, 'max-age=60'), req: 'no-cache', grace: 5 * MIN, now: T0 + 70 * S, want: false },
+    { name: 'when the request has no-cache and its own stale-if-error covers it → should be allowed', s: stored(MIN, 'max-age=60'), req: 'no-cache, stale-if-error=60', now: T0 + 70 * S, want: true },
+    { name: 'when the request has Pragma: no-cache and its own stale-if-error → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'stale-if-error=30', pragma: true, now: T0 + 70 * S, want: true },
+    { name: 'when the request has no-cache and its own stale-if-error=0 → should be allowed within the response window', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'no-cache, stale-if-error=0', now: T0 + 70 * S, want: true },
+    { name: 'when the request has no-cache and its own stale-if-error, but the response has must-revalidate → should not be allowed', s: stored(MIN, 'max-age=60, must-revalidate'), req: 'no-cache, stale-if-error=600', now: T0 + 70 * S, want: false },
+    { name: 'when the request has max-age=0 (not no-cache) and the response stale-if-error covers it → should be allowed', s: stored(MIN, 'max-age=60, stale-if-error=600'), req: 'max-age=0', now: T0 + 70 * S, want: true }
   ]
-  for (const r of rows) t.equal(staleIfErrorAllowed(r.s, parseCacheControl(r.req, 'ignore'), r.grace ?? 0, r.now), r.want, r.name)
+  for (const r of rows) t.equal(staleIfErrorAllowed(r.s, parseCacheControl(r.req, 'ignore'), r.pragma ?? false, r.grace ?? 0, r.now), r.want, r.name)
+})
+
+t.test('allowsAuthorized (RFC 9111 §3.5)', async t => {
+  const rows: Array<{ name: string, cc: string, want: boolean }> = [
+    { name: 'when the response has public → should allow a request with Authorization', cc: 'public', want: true },
+    { name: 'when the response has s-maxage → should allow it', cc: 's-maxage=60', want: true },
+    { name: 'when the response has must-revalidate → should allow it', cc: 'max-age=60, must-revalidate', want: true },
+    { name: 'when the response has only max-age → should not allow it', cc: 'max-age=60', want: false },
+    { name: 'when the response has proxy-revalidate only → should not allow it', cc: 'max-age=60, proxy-revalidate', want: false },
+    { name: 'when the response has no directives → should not allow it', cc: '', want: false }
+  ]
+  for (const r of rows) t.equal(allowsAuthorized(parseCacheControl(r.cc)), r.want, r.name)
+})
+
+t.test('select304 (RFC 9111 §4.3.4)', async t => {
+  type V = { id: string, etag: string | undefined, lastModified: string | undefined }
+  const a: V = { id: 'a', etag: '"x"', lastModified: at(-H) }
+  const b: V = { id: 'b', etag: '"x"', lastModified: at(-H) }
+  const c: V = { id: 'c', etag: 'W/"w"', lastModified: at(-2 * H) }
+  const d: V = { id: 'd', etag: undefined, lastModified: at(-3 * H) }
+  const all = [a, b, c, d]
+  const rows: Array<{ name: string, headers: Headers, revalidated: V, want: string[] }> = [
+    { name: 'when the 304 has a strong ETag → should select every variant with that strong ETag', headers: { etag: '"x"' }, revalidated: c, want: ['a', 'b'] },
+    { name: 'when the 304 has a strong ETag no variant has → should select none (fetch it whole)', headers: { etag: '"y"' }, revalidated: a, want: [] },
+    { name: 'when the 304 has a strong ETag matching only weakly → should select none', headers: { etag: '"w"' }, revalidated: c, want: [] },
+    { name: 'when the 304 has a weak ETag → should select the first (newest) weak match', headers: { etag: 'W/"x"' }, revalidated: c, want: ['a'] },
+    { name: 'when the 304 has a weak ETag matching a weak one → should select it', headers: { etag: 'W/"w"' }, revalidated: a, want: ['c'] },
+    { name: 'when the 304 has only Last-Modified → should select the newest variant with it', headers: { 'last-modified': at(-3 * H) }, revalidated: a, want: ['d'] },
+    { name: 'when the 304 has a Last-Modified no variant has → should select none', headers: { 'last-modified': at(-4 * H) }, revalidated: a, want: [] },
+    { name: 'when the 304 has no validator → should select the variant that was revalidated, by id', headers: {}, revalidated: { ...b }, want: ['b'] }
+  ]
+  for (const r of rows) t.same(select304(all, r.headers, r.revalidated).map(v => v.id), r.want, r.name)
 })

@@ -10,9 +10,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, printable } from '../../src/config/load.ts'
 import { SCHEMA, envName } from '../../src/config/schema.ts'
+import { defaultText } from '../../src/config/reference.ts'
 import { childEnv, within, tempFiles } from '../support.ts'
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../bin/freshgate.js', import.meta.url))
 /** Longest any one child process may take before it is killed and the test fails. */
 const CHILD_TIMEOUT = 15_000
 
@@ -94,20 +95,32 @@ t.test('--print-config prints the merged configuration (file < env < flags) and 
     log: { level: 'warn' }
   }, 'each option from the highest layer that sets it')
   const loaded = loadConfig({ file: path, env, flags: { port: '1003', debug: true } })
-  t.same(printed, JSON.parse(JSON.stringify(printable(loaded))), 'the same as loadConfig with the same sources, durations as "<n>ms"')
-  t.equal((printed.timeouts as Record<string, unknown>).connect, '5000ms')
+  t.same(printed, JSON.parse(JSON.stringify(printable(loaded))), 'the same as loadConfig with the same sources')
+  t.equal((printed.timeouts as Record<string, unknown>).connect, '5s', 'durations in their shortest exact form')
   const again = file(JSON.stringify(printed))
   const reread = await run(['--config', again, '--print-config'])
   t.same(JSON.parse(reread.stdout), printed, 'the printed config loads back to itself')
 })
 
-t.test('--help exits 0 and lists every option with its flag and environment variable', async t => {
+t.test('--help exits 0 and lists every option with its flag, real type, default and environment variable', async t => {
   const r = await run(['--help'])
   t.equal(r.code, 0, 'exit code')
-  for (const s of SCHEMA) {
-    t.match(r.stdout, new RegExp(`--${s.flag}(?![\\w-])`), `--${s.flag}`)
-    t.ok(r.stdout.includes(envName(s.key)), envName(s.key))
+  // yargs wraps descriptions into a column: rejoin each option's lines into one.
+  const entries = new Map<string, string>()
+  for (const chunk of r.stdout.split(/\n(?= {2,}--)/)) {
+    const m = /^\s*--([\w-]+)\s+([\s\S]*)$/.exec(chunk)
+    if (m !== null) entries.set(m[1]!, m[2]!.replace(/\s+/g, ' ').trim())
   }
+  const TYPES: Record<string, string> = { debug: 'boolean', port: 'integer', 'max-size': 'bytes', 'shutdown-timeout': 'duration', 'heuristic-fraction': 'number', 'cache-name': 'string', 'log-level': 'debug|info|warn|error|silent' }
+  for (const s of SCHEMA) {
+    const entry = entries.get(s.flag) ?? ''
+    t.ok(entry.startsWith(s.doc), `--${s.flag}: its doc`)
+    t.ok(entry.includes(`[default: ${defaultText(s)}]`), `--${s.flag}: default ${defaultText(s)}: ${entry}`)
+    t.ok(entry.includes(`[env: ${envName(s.key)}]`), `--${s.flag}: ${envName(s.key)}`)
+    if (TYPES[s.flag] !== undefined) t.ok(entry.includes(`[${TYPES[s.flag]}]`), `--${s.flag} is shown as ${TYPES[s.flag]}`)
+  }
+  t.notOk(entries.get('debug')?.includes('[string]'), 'a boolean is not shown as [string] (issue 12)')
+  t.ok(entries.get('max-entry-size')?.includes('[default: min(8MiB, maxSize/8)]'), 'a derived default says how it is derived')
   t.match(r.stdout, /--config(?![\w-])/, '--config')
   t.match(r.stdout, /--print-config(?![\w-])/, '--print-config')
 })
@@ -155,4 +168,21 @@ t.test('starts, proxies a request, and exits 0 on SIGTERM', async t => {
   t.equal(code, 0, 'exit code 0')
   t.equal(signal, null, 'exited by itself, not by the signal')
   t.ok(stdout.includes('"/hello?x=1"'), 'the access log was flushed on the way out')
+})
+
+t.test('check-config accepts an empty section header, as config/freshgate.yaml says, and redacts the token (issue 12)', async t => {
+  const path = file('origin: http://127.0.0.1:3000\ncache:\n#  maxSize: 1MiB\nadmin:\n  token: s3cret\n')
+  const r = await run(['check-config', path])
+  t.equal(r.code, 0, 'exit code')
+  t.equal(r.stderr, `freshgate: ${path} is valid\n`)
+  const printed = JSON.parse(r.stdout) as { cache: { maxSize: number }, admin: { token: string } }
+  t.equal(printed.cache.maxSize, 256 * 1024 * 1024, 'the section keeps its defaults')
+  t.equal(printed.admin.token, '<redacted>')
+  t.notOk(r.stdout.includes('s3cret'), 'the token is printed nowhere')
+})
+
+t.test('--max-size 4MiB alone starts: the entry limit follows it (issue 12)', async t => {
+  const r = await run(['--origin', 'http://127.0.0.1:3000', '--max-size', '4MiB', '--print-config'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(JSON.parse(r.stdout), { cache: { maxSize: 4 * 1024 * 1024, maxEntrySize: 512 * 1024 } })
 })

@@ -345,7 +345,7 @@ t.test('cache.maxEntrySize above cache.maxSize is refused', async t => {
   t.test('through the file and the environment too', async t => {
     const path = file('origin: http://a.test\ncache:\n  maxEntrySize: 300MiB\n')
     refuses(t, () => loadConfig({ file: path }), 'cache.maxEntrySize', 300 * 1024 * 1024, 'at most cache.maxSize (268435456)')
-    refuses(t, () => loadConfig({ env: { FRESHGATE_ORIGIN: ORIGIN, FRESHGATE_CACHE_MAX_SIZE: '4MiB' } }),
+    refuses(t, () => loadConfig({ env: { FRESHGATE_ORIGIN: ORIGIN, FRESHGATE_CACHE_MAX_SIZE: '4MiB', FRESHGATE_CACHE_MAX_ENTRY_SIZE: '8MiB' } }),
       'cache.maxEntrySize', 8 * 1024 * 1024, 'at most cache.maxSize (4194304)')
   })
   t.test('equal sizes are accepted', async t => {
@@ -353,10 +353,41 @@ t.test('cache.maxEntrySize above cache.maxSize is refused', async t => {
     t.equal(c.cache.maxEntrySize, c.cache.maxSize)
   })
   t.test('maxSize 0 (storing off) accepts any maxEntrySize', async t => {
-    const c = loadConfig({ flags: { origin: ORIGIN, 'cache.maxSize': '0' } })
+    const c = loadConfig({ flags: { origin: ORIGIN, 'cache.maxSize': '0', 'cache.maxEntrySize': '8MiB' } })
     t.equal(c.cache.maxSize, 0)
     t.equal(c.cache.maxEntrySize, 8 * 1024 * 1024)
   })
+})
+
+t.test('cache.maxEntrySize, when not set, follows cache.maxSize: min(8MiB, maxSize/8), at least 64KiB or the whole cache', async t => {
+  const KiB = 1024
+  const MiB = 1024 * KiB
+  const rows: Array<[maxSize: string, entry: number, why: string]> = [
+    ['256MiB', 8 * MiB, 'the default cache: the 8MiB cap'],
+    ['64MiB', 8 * MiB, 'exactly eight entries of 8MiB'],
+    ['4MiB', 512 * KiB, 'a small cache: an eighth (issue 12: --max-size 4MiB alone was refused)'],
+    ['256KiB', 64 * KiB, 'a tiny cache: the 64KiB floor'],
+    ['16KiB', 16 * KiB, 'a cache below the floor: the whole cache'],
+    ['0', 0, 'storing off']
+  ]
+  for (const [maxSize, entry, why] of rows) {
+    t.test(`when maxSize is ${maxSize} → maxEntrySize should be ${entry} (${why})`, async t => {
+      t.equal(loadConfig({ flags: { origin: ORIGIN, 'cache.maxSize': maxSize } }).cache.maxEntrySize, entry)
+    })
+  }
+  t.test('from the environment and the file too', async t => {
+    t.equal(loadConfig({ env: { FRESHGATE_ORIGIN: ORIGIN, FRESHGATE_CACHE_MAX_SIZE: '4MiB' } }).cache.maxEntrySize, 512 * KiB)
+    t.equal(loadConfig({ file: file('origin: http://a.test\ncache:\n  maxSize: 8MiB\n') }).cache.maxEntrySize, MiB)
+  })
+  t.test('an explicit value wins over the derived one', async t => {
+    t.equal(loadConfig({ flags: { origin: ORIGIN, 'cache.maxSize': '4MiB', 'cache.maxEntrySize': '4MiB' } }).cache.maxEntrySize, 4 * MiB)
+  })
+})
+
+t.test('an empty section header (every option in it commented out) is accepted, as config/freshgate.yaml says', async t => {
+  const c = loadConfig({ file: file('origin: http://a.test\ncache:\n#  maxSize: 1MiB\nlog:\n') })
+  t.same(c.cache, defaults().cache)
+  t.match(readFileSync(join(exampleDir, 'freshgate.yaml'), 'utf8'), /section\n# header \(`cache:`\) left with nothing under it is accepted/)
 })
 
 t.test('the result is deeply frozen', async t => {

@@ -102,7 +102,7 @@ t.test('when clients read responses slowly → their origin connections are rele
     s.pause()
     readers.push(s)
   }
-  await new Promise(resolve => setTimeout(resolve, 300))
+  for (let i = 0; i < 60 && origin.count() < 6; i++) await new Promise(resolve => setTimeout(resolve, 50))
   t.equal(origin.count(), 6, 'all six slow readers were served by the origin through two connections')
   const t0 = performance.now()
   const r = await get(`${proxy.url}/normal`)
