@@ -47,8 +47,24 @@ export interface RedisServer {
   restart: () => Promise<void>
 }
 
+/** PIDs of the servers this process started and has not stopped yet. */
+const running = new Set<number>()
+let guarded = false
+
+/** Spawns a server and makes sure it dies with this process, even when a test crashes past its teardown. */
+function spawnServer (args: string[], cwd: string): ChildProcess {
+  const child = spawn('redis-server', args, { cwd, stdio: 'ignore' })
+  if (child.pid !== undefined) running.add(child.pid)
+  child.once('exit', () => { if (child.pid !== undefined) running.delete(child.pid) })
+  if (!guarded) {
+    guarded = true
+    process.once('exit', () => { for (const pid of running) try { process.kill(pid, 'SIGKILL') } catch {} })
+  }
+  return child
+}
+
 async function startOn (port: number, extra: string[], cwd: string): Promise<ChildProcess | undefined> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra], { cwd, stdio: 'ignore' })
+  const child = spawnServer(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra], cwd)
   const exited = once(child, 'exit').then(() => 'exit' as const)
   for (let i = 0; i < 100; i++) {
     if (await ask(port, 'PING', 200) === '+PONG') return child
@@ -149,7 +165,7 @@ export async function startSentinel (t: { teardown: (fn: () => unknown) => void 
 }
 
 async function startSentinelOn (conf: string, port: number, cwd: string): Promise<ChildProcess | undefined> {
-  const child = spawn('redis-server', [conf, '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'], { cwd, stdio: 'ignore' })
+  const child = spawnServer([conf, '--sentinel', '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'], cwd)
   for (let i = 0; i < 100; i++) {
     const reply = await ask(port, 'SENTINEL get-master-addr-by-name mymaster', 200)
     if (reply === '*2') return child
