@@ -67,15 +67,18 @@ export class TieredStore implements Store {
       const body = v.body ?? await this.l2.body(key, v.record.id)
       if (body !== undefined && body.length === v.record.bodySize) whole.push({ record: v.record, body })
     }
+    const local = this.l1.get(key)
     for (const v of whole.slice().reverse()) {
+      // L1 may hold the same variant, or a newer response for its secondary key (an L2 write that failed): keep L1's.
+      if (local.some(l => l.record.id === v.record.id || (sameSecondary(l.record, v.record) && l.record.responseTime >= v.record.responseTime))) continue
       const w = this.l1.put(v.record, { replaces: [], maxVariants: this.#opts.maxVariants })
       if (w === undefined) continue
       if (w.write(v.body!)) await w.end().catch(() => undefined)
       else w.abort()
     }
-    // The L1 objects when L1 took them (so heads prepared on them are memoised); else L2's.
+    // The L1 objects where L1 took them (so heads prepared on them are memoised), then any only L2 holds (too large for L1).
     const promoted = this.l1.get(key)
-    return promoted.length > 0 ? promoted : whole
+    return [...promoted, ...whole.filter(v => !promoted.some(p => p.record.id === v.record.id || sameSecondary(p.record, v.record)))]
   }
 
   /**
@@ -157,4 +160,9 @@ export class TieredStore implements Store {
   async close (): Promise<void> {
     await Promise.all([this.l1.close(), this.l2.close()])
   }
+}
+
+/** True when two records answer the same requests: same Vary fields, same secondary key. */
+function sameSecondary (a: StoredRecord, b: StoredRecord): boolean {
+  return a.varyKey === b.varyKey && a.varyFields.length === b.varyFields.length && a.varyFields.every((f, i) => f === b.varyFields[i])
 }

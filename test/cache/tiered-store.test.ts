@@ -156,6 +156,19 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.equal(a.l1.get('http://a/x').length, 2)
     })
 
+    t.test('when L1 holds a newer response than L2 for a secondary key (an L2 write failed) → refresh should keep L1\'s', async t => {
+      const clock = { t: Date.now() }
+      const tiered = await redisTiered(server.url, clock, `newer${++prefixes}:`)
+      t.teardown(() => tiered.close())
+      const old = record('http://a/x', { responseTime: clock.t - 1000 }, clock.t)
+      await write(tiered.l2, old, 'old')
+      const fresh = record('http://a/x', {}, clock.t)
+      await write(tiered.l1, fresh, 'new')
+      const got = await tiered.refresh('http://a/x')
+      t.same(got.map(v => v.record.id), [fresh.id], 'the older L2 copy does not replace it')
+      t.equal(got[0]!.body?.toString(), 'new')
+    })
+
     t.test('when Redis is down → writes should still land in L1, and reads answer from L1 or nothing, without throwing', async t => {
       const own = await startRedis(t)
       const clock = { t: Date.now() }
