@@ -21,6 +21,7 @@ import { crc32 } from 'node:zlib'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 import { variantSize } from './store.ts'
 import { bufferedWriter } from './writer.ts'
+import { sameSecondary } from './secondary.ts'
 
 /** Settings of the disk tier. */
 export interface DiskStoreOptions {
@@ -90,11 +91,6 @@ function decodeRec (buf: Buffer): RecFile | undefined {
 /** The file stem of a variant: its key and id hashed, so any key and id make a safe file name. */
 function stemOf (key: string, id: string): string {
   return createHash('sha256').update(key).update('\0').update(id).digest('hex').slice(0, 40)
-}
-
-/** True when two variants vary on the same fields with the same values. */
-function sameSecondary (a: { varyKey: string, varyFields: readonly string[] }, b: { varyKey: string, varyFields: readonly string[] }): boolean {
-  return a.varyKey === b.varyKey && a.varyFields.length === b.varyFields.length && a.varyFields.every((f, i) => f === b.varyFields[i])
 }
 
 /** Variants as checksummed files in one directory, with an LRU byte bound. Open with `DiskStore.open`. */

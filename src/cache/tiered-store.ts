@@ -5,6 +5,7 @@
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
 import type { MemoryStore } from './store.ts'
 import type { Invalidation } from './redis-store.ts'
+import { sameSecondary } from './secondary.ts'
 
 /** Store statistics of both tiers: L1's at the top level. */
 export interface TieredStats extends StoreStats {
@@ -160,9 +161,4 @@ export class TieredStore implements Store {
   async close (): Promise<void> {
     await Promise.all([this.l1.close(), this.l2.close()])
   }
-}
-
-/** True when two records answer the same requests: same Vary fields, same secondary key. */
-function sameSecondary (a: StoredRecord, b: StoredRecord): boolean {
-  return a.varyKey === b.varyKey && a.varyFields.length === b.varyFields.length && a.varyFields.every((f, i) => f === b.varyFields[i])
 }
