@@ -5,7 +5,7 @@ import t from 'tap'
 import { RedisStore } from '../../src/cache/redis-store.ts'
 import { parseSharedTarget } from '../../src/cache/shared-url.ts'
 import { storeContract, record, write } from './contract.ts'
-import { haveRedis, startRedis, startCluster, startSentinel, type RedisServer } from '../redis.ts'
+import { ask, haveRedis, startRedis, startCluster, startSentinel, type RedisServer } from '../redis.ts'
 import type { Test } from 'tap'
 
 if (!haveRedis() && process.env.CI !== 'true') {
@@ -53,6 +53,22 @@ function run (): void {
     t.equal((await a.get('http://a/x')).find(v => v.record.id === en.id)?.record.lifetime, 1)
     t.equal(await a.remove('http://a/x', [de.id]), 1)
     t.same((await b.get('http://a/x')).map(v => v.record.id), [en.id])
+  })
+
+  t.test('when two handles write 40 variants of one key at once → none should be lost (the variant list is never rewritten from a stale copy)', async t => {
+    const clock = { t: Date.now() }
+    const a = await open(t, server.url, clock, 'race:')
+    const b = await open(t, server.url, clock, 'race:')
+    const records = Array.from({ length: 40 }, (_, i) => record('http://a/race', { varyFields: ['x'], varyKey: `x=${i}\n`, tags: ['race'] }, clock.t))
+    await Promise.all(records.map(async (r, i) => { await write(i % 2 === 0 ? a : b, r, `body ${i}`, { maxVariants: 64 }) }))
+    const got = await a.get('http://a/race')
+    t.equal(got.length, 40, 'all 40 variants kept')
+    t.same(got.map(v => v.record.id).sort(), records.map(r => r.id).sort())
+    t.ok(got.every(v => v.body?.toString() === `body ${records.findIndex(r => r.id === v.record.id)}`), 'each with its own body')
+    t.same(await b.tagged('race'), ['http://a/race'])
+    t.equal(await b.delete('http://a/race'), 40)
+    t.equal(await ask(server.port, 'SCARD race:tag:race'), ':0', 'and every tag link went with them (the set itself, not just the answer)')
+    t.same(await a.tagged('race'), [])
   })
 
   t.test('when an entry is stored → its Redis TTL should be its keepUntil', async t => {
