@@ -122,7 +122,13 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'log.level', type: 'enum', flag: 'log-level', default: 'info', values: ['debug', 'info', 'warn', 'error', 'silent'], doc: 'Application log level' },
   { key: 'log.access', type: 'boolean', flag: 'access-log', default: true, doc: 'One access-log line per request on stdout (method, url, status, cache, ms, upstream ms, request id, client…)' },
   { key: 'log.format', type: 'enum', flag: 'access-log-format', default: 'json', values: ['json', 'combined'], doc: 'Access-log format: one JSON object per line, or nginx "combined" with the Cache-Status appended' },
-  { key: 'log.accessSample', type: 'number', flag: 'access-log-sample', default: 1, min: 0, max: 1, doc: 'Fraction of requests written to the access log' }
+  { key: 'log.accessSample', type: 'number', flag: 'access-log-sample', default: 1, min: 0, max: 1, doc: 'Fraction of requests written to the access log' },
+
+  { key: 'store.shared', type: 'string', flag: 'shared-store', doc: 'Shared Redis/Valkey tier (L2 behind the memory cache): redis://[user:pass@]host:port[/db], rediss://…, redis+sentinel://h1:26379,h2:26379/mastername or redis+cluster://h1:7000,h2:7001' },
+  { key: 'store.prefix', type: 'string', flag: 'store-prefix', default: 'freshgate:', doc: 'Prefix of every Redis key and of the invalidation channel, so several caches can share one Redis (no { or })' },
+  { key: 'store.commandTimeout', type: 'duration', flag: 'store-command-timeout', default: 100, min: 1, doc: 'Longest wait for one Redis command; past it the request goes on without the shared tier' },
+  { key: 'store.disk.dir', type: 'string', flag: 'disk-dir', doc: 'Directory of the disk tier (L2 behind the memory cache, kept across restarts; one process per directory)' },
+  { key: 'store.disk.maxSize', type: 'bytes', flag: 'disk-size', default: 1024 * MiB, min: 1, doc: 'Total bytes the disk tier keeps; least recently used entries are evicted beyond it' }
 ]
 
 /** The validated, frozen configuration. */
@@ -168,6 +174,13 @@ export interface Config {
     /** json: pino JSON lines; combined: nginx's combined format + the Cache-Status */
     format: 'json' | 'combined'
     accessSample: number
+  }
+  store: {
+    /** the shared tier's URL (cache/shared-url.ts), or undefined for none */
+    shared: string | undefined
+    prefix: string
+    commandTimeout: number
+    disk: { dir: string | undefined, maxSize: number }
   }
 }
 
