@@ -176,7 +176,7 @@ export interface Config {
     accessSample: number
   }
   store: {
-    /** the shared tier's URL (cache/shared-url.ts), or undefined for none */
+    /** the shared tier's URL (store/shared-url.ts), or undefined for none */
     shared: string | undefined
     prefix: string
     commandTimeout: number

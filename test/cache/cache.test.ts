@@ -4,7 +4,7 @@
 
 import t from 'tap'
 import { HttpCache, variantMatches, type CacheOptions } from '../../src/cache/cache.ts'
-import { MemoryStore, variantSize } from '../../src/cache/store.ts'
+import { MemoryStore, variantSize } from '../../src/store/memory-store.ts'
 import { buildRecord, storedHeaders, freshen, type EntryOptions, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
 import { varyFields, secondaryKey } from '../../src/cache/key.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { DiskStore, type DiskStoreOptions } from '../../src/cache/disk-store.ts'
+import { DiskStore, type DiskStoreOptions } from '../../src/store/disk-store.ts'
 import { storeContract, record, write } from './contract.ts'
 
 function tempDir (t: { teardown: (fn: () => unknown) => void }): string {

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import { storedHeaders, buildRecord, freshen, flatHead, markStale, prepared, parseTags, type EntryOptions, type Headers, type StoredRecord, type Variant } from '../../src/cache/entry.ts'
-import { variantSize } from '../../src/cache/store.ts'
+import { variantSize } from '../../src/store/memory-store.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 import { effectiveDirectives } from '../../src/http/targeted.ts'
 import { formatHttpDate } from '../../src/http/dates.ts'

@@ -2,7 +2,7 @@
 // eviction, synchronous gets, and a tag index that never outlives its entries.
 
 import t from 'tap'
-import { MemoryStore } from '../../src/cache/store.ts'
+import { MemoryStore } from '../../src/store/memory-store.ts'
 import { storeContract, record, write } from './contract.ts'
 
 const make = (maxBytes = 1_000_000, maxEntryBytes = 100_000, maxVariants = 16, clock = { t: Date.now() }): { store: MemoryStore, clock: { t: number } } =>

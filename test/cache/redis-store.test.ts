@@ -2,8 +2,8 @@
 // plus what only it does: handles sharing variants, surviving an outage, invalidations, locks.
 
 import t from 'tap'
-import { RedisStore } from '../../src/cache/redis-store.ts'
-import { parseSharedTarget } from '../../src/cache/shared-url.ts'
+import { RedisStore } from '../../src/store/redis-store.ts'
+import { parseSharedTarget } from '../../src/store/shared-url.ts'
 import { storeContract, record, write } from './contract.ts'
 import { ask, haveRedis, startRedis, startCluster, startSentinel, type RedisServer } from '../redis.ts'
 import type { Test } from 'tap'

@@ -1,7 +1,7 @@
 // store.shared URLs: one server, Sentinel and Cluster forms; anything else stops start-up naming the key.
 
 import t from 'tap'
-import { parseSharedTarget, checkPrefix } from '../../src/cache/shared-url.ts'
+import { parseSharedTarget, checkPrefix } from '../../src/store/shared-url.ts'
 import { ConfigError } from '../../src/errors.ts'
 
 t.test('accepted forms', async t => {

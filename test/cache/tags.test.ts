@@ -2,7 +2,7 @@
 // leave it, and variants dropped on write never enter it; purges by tag go through it.
 
 import t from 'tap'
-import { MemoryStore } from '../../src/cache/store.ts'
+import { MemoryStore } from '../../src/store/memory-store.ts'
 import { HttpCache } from '../../src/cache/cache.ts'
 import { buildRecord, type EntryOptions } from '../../src/cache/entry.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'

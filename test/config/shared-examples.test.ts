@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
 import { loadConfig } from '../../src/config/load.ts'
-import { parseSharedTarget } from '../../src/cache/shared-url.ts'
+import { parseSharedTarget } from '../../src/store/shared-url.ts'
 
 const EXAMPLES = fileURLToPath(new URL('../../config/examples/', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'freshgate-shared-examples-'))

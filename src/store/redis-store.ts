@@ -20,15 +20,15 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
-import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
 import { PUT, UPDATE, REMOVE, TAG, UNLOCK } from './redis-lua.ts'
-import { variantSize } from './store.ts'
+import { variantSize } from './memory-store.ts'
 import { bufferedWriter } from './writer.ts'
 import type { SharedTarget } from './shared-url.ts'
 
 /** Settings of the Redis tier. */
 export interface RedisStoreOptions {
-  /** where Redis is (cache/shared-url.ts `parseSharedTarget`) */
+  /** where Redis is (store/shared-url.ts `parseSharedTarget`) */
   target: SharedTarget
   /** put before every key and the channel name (store.prefix) */
   prefix: string

@@ -3,7 +3,7 @@
 // index lives here too and is pruned with the slots, so it is bounded by the same bound.
 
 import { LRUCache } from 'lru-cache'
-import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
 
 /** Settings of the memory tier. */
 export interface MemoryStoreOptions {

@@ -2,8 +2,8 @@
 // synchronous; an L1 miss looks in L2 and promotes what it finds, bodies included. Writes go to
 // both, and L2's failures never fail L1's: L2 is an optimisation, the origin is the truth.
 
-import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
-import type { MemoryStore } from './store.ts'
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
+import type { MemoryStore } from './memory-store.ts'
 import type { Invalidation } from './redis-store.ts'
 import { sameSecondary } from './secondary.ts'
 

@@ -1,8 +1,8 @@
 // The body writer of tiers that commit a variant in one step (Redis, disk): it gathers the body
 // in memory, bounded by the entry limit, and hands it over whole once it has fully arrived.
 
-import type { BodyWriter, StoredRecord } from './contract.ts'
-import { variantSize } from './store.ts'
+import type { BodyWriter, StoredRecord } from '../cache/contract.ts'
+import { variantSize } from './memory-store.ts'
 
 /**
  * A writer that buffers at most `limit` bytes (record included) and calls `commit` with the whole

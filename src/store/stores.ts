@@ -1,8 +1,8 @@
 // Picks the store tier from config: the memory tier bounded by cache.maxSize (none when 0).
 
 import type { Config } from '../config/schema.ts'
-import type { Store } from './contract.ts'
-import { MemoryStore } from './store.ts'
+import type { Store } from '../cache/contract.ts'
+import { MemoryStore } from './memory-store.ts'
 
 /** The store for a config, or undefined when storing is disabled (cache.maxSize 0). */
 export function createStore (config: Config, clock: () => number): Store | undefined {

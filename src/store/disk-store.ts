@@ -18,8 +18,8 @@ import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, unlinkSync
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from './contract.ts'
-import { variantSize } from './store.ts'
+import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
+import { variantSize } from './memory-store.ts'
 import { bufferedWriter } from './writer.ts'
 import { sameSecondary } from './secondary.ts'
 

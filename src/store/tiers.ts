@@ -3,11 +3,11 @@
 
 import type { Config } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
-import type { Store } from './contract.ts'
+import type { Store } from '../cache/contract.ts'
 import { DiskStore } from './disk-store.ts'
 import { RedisStore } from './redis-store.ts'
 import { checkPrefix, parseSharedTarget } from './shared-url.ts'
-import { MemoryStore } from './store.ts'
+import { MemoryStore } from './memory-store.ts'
 import { createStore } from './stores.ts'
 import { TieredStore } from './tiered-store.ts'
 
