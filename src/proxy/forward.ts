@@ -158,7 +158,7 @@ class Forward implements ExchangeEvents {
 
   /** How this exchange counts in metrics. */
   #kind (): ServedKind {
-    return this.#plan.fill ? 'miss' : 'pass'
+    return this.#plan.fill || this.#plan.partial === true ? 'miss' : 'pass'
   }
 
   head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {
