@@ -40,8 +40,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
 
 /**
- * The parts of a forward plan an exchange needs; `partial` asks for the client's Range alone and
- * keeps a 206 as a part (proxy/parts.ts).
+ * The parts of a forward plan an exchange needs; `partial` (with `fill`) asks for the client's
+ * Range alone and keeps a 206 as a part (proxy/parts.ts).
  */
 export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'> & { partial?: boolean }
 
@@ -118,7 +118,7 @@ class Forward implements ExchangeEvents {
     const ctx = this.#ctx
     const rt = this.#rt
     const partial = this.#plan.partial === true
-    const headers = upstreamHeaders(rt, ctx, this.#plan.fill || partial, this.#plan.validate ? this.#entry?.record : undefined)
+    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
     // A part is fetched with the client's Range (and If-Range, which only narrows what comes back).
     if (partial) {
       const h = ctx.preq.headers
@@ -158,7 +158,7 @@ class Forward implements ExchangeEvents {
 
   /** How this exchange counts in metrics. */
   #kind (): ServedKind {
-    return this.#plan.fill || this.#plan.partial === true ? 'miss' : 'pass'
+    return this.#plan.fill ? 'miss' : 'pass'
   }
 
   head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {
@@ -174,11 +174,14 @@ class Forward implements ExchangeEvents {
     this.#headers = headers
     const entry = this.#entry
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
-    if (!this.#plan.fill && this.#plan.partial !== true && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
+    if (!this.#plan.fill && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
-    if (this.#plan.partial === true) return status === 206 ? this.#partHead(statusMessage, cc, eff.target, now) : this.#passHead(statusMessage, now)
+    // A part's fetch: a 206 is kept as a part; a 200 (the origin ignored Range) is the whole
+    // response and stored as any; anything else (416…) describes the range, not the resource.
+    if (this.#plan.partial === true && status === 206) return this.#partHead(statusMessage, cc, eff.target, now)
+    if (this.#plan.partial === true && status !== 200) return this.#passHead(statusMessage, now)
     const plan = planResponse({
       method: ctx.method,
       fill: this.#plan.fill,

@@ -272,7 +272,7 @@ export class ProxyHandler {
     })
     if (pp.kind === 'serve' || pp.kind === 'unsatisfiable') return servePart(rt, ctx, partial!, parts!, pp, now)
     const fwd: Forward = parts === undefined ? plan.fwd : 'partial'
-    if (pp.kind === 'fetch') forward(rt, ctx, undefined, { fwd, fill: false, validate: false, partial: true }, undefined, variants)
+    if (pp.kind === 'fetch') forward(rt, ctx, undefined, { fwd, fill: true, validate: false, partial: true }, undefined, variants)
     else forward(rt, ctx, undefined, { ...plan, fwd }, undefined, variants)
     if (plan.backgroundFill) this.#background(ctx, undefined, plan.fwd, variants)
   }

@@ -249,3 +249,32 @@ t.test('a background fill carries only what the key needs', async t => {
   const none = await get(`${proxy.url}/g`, { headers: { 'accept-encoding': 'gzip' } })
   t.match(none.cs, /; hit/, 'but as the variant of what it sent')
 })
+
+t.test('an origin that ignores Range: its 200 to a fetched range is stored as the whole response', async t => {
+  const { origin, proxy } = await setup(t, (_req, res) => {
+    res.writeHead(200, { etag: '"w"', 'cache-control': 'max-age=60' })
+    res.end(BODY)
+  }, NO_FILL)
+  const r = await ranged(`${proxy.url}/w`, 'bytes=0-1')
+  t.equal(r.status, 200)
+  t.equal(r.body, BODY)
+  t.match(r.cs, /; stored/)
+  await settle()
+  const part = await ranged(`${proxy.url}/w`, 'bytes=0-1')
+  t.equal(part.status, 206, 'later ranges are answered from it')
+  t.equal(part.body, 'ab')
+  t.equal((await get(`${proxy.url}/w`)).body, BODY)
+  t.equal(origin.count(), 1)
+})
+
+t.test('a 416 to a fetched range is passed on and not stored', async t => {
+  const { origin, proxy } = await setup(t, (_req, res) => {
+    res.writeHead(416, { 'content-range': 'bytes */26', 'cache-control': 'max-age=60' })
+    res.end()
+  }, NO_FILL)
+  t.equal((await ranged(`${proxy.url}/u`, 'bytes=30-')).status, 416)
+  await settle()
+  t.equal((await ranged(`${proxy.url}/u`, 'bytes=30-')).status, 416)
+  t.equal(origin.count(), 2)
+  t.equal(proxy.fg.store!.stats().entries, 0)
+})
