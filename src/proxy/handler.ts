@@ -241,7 +241,8 @@ export class ProxyHandler {
       case 'fail':
         return failPlain(rt, ctx, plan.code, plan.fwd)
       case 'forward':
-        if (h.range !== undefined && ctx.method === 'GET' && entry === undefined && !plan.fill) return this.#ranged(ctx, plan, partial, found.variants, now)
+        // A Range miss (not a bypass, nor a request only the origin may answer) may use parts.
+        if (h.range !== undefined && ctx.method === 'GET' && (plan.fwd === 'uri-miss' || plan.fwd === 'vary-miss') && !plan.fill) return this.#ranged(ctx, plan, partial, found.variants, now)
         if (plan.collapse) {
           this.#collapse(ctx, entry, plan, found.variants, now).catch(err => this.#crash(ctx, err))
           return

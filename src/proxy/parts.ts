@@ -92,6 +92,8 @@ async function storePart (rt: Runtime, ctx: Ctx, x: PartResponse, part: ContentR
   const headers = storedHeaders(x.headers, x.cc, rt.entryOptions, x.times.responseTime)
   delete headers['content-range']
   delete headers['content-length']
+  // The field is ours: an origin's own is never taken for a description of the body.
+  delete headers[PARTS_FIELD]
   if (complete) headers['content-length'] = String(parts.length)
   else headers[PARTS_FIELD] = formatParts(parts)
   const fields = varyFields(x.headers.vary)
