@@ -294,3 +294,20 @@ t.test('requests the parts may not answer go to the origin as they are', async t
   t.equal(origin.count(), 5, 'a route with the cache disabled keeps no parts')
   t.equal(proxy.fg.store!.stats().entries, 1)
 })
+
+t.test('a stale-while-revalidate revalidation is freshgate\'s own request too', async t => {
+  const { origin, proxy, clock } = await setup(t, (_req, res) => {
+    res.writeHead(200, { etag: '"s"', 'cache-control': 'max-age=1, stale-while-revalidate=300' })
+    res.end(BODY)
+  })
+  await get(`${proxy.url}/swr`)
+  clock.advance(5)
+  const stale = await get(`${proxy.url}/swr`, { headers: { cookie: 'session=1', 'if-none-match': '"zzz"', 'accept-encoding': 'br' } })
+  t.match(stale.cs, /stale-while-revalidate/)
+  await settle()
+  t.equal(origin.count(), 2, 'one background revalidation')
+  const bg = origin.seen[1]!
+  t.equal(bg.headers.cookie, undefined, 'without the client cookie')
+  t.equal(bg.headers['if-none-match'], '"s"', 'with the cache\'s own validator, not the client\'s')
+  t.equal(bg.headers['accept-encoding'], 'br')
+})
