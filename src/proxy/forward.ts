@@ -23,6 +23,8 @@ import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
+import { partWriter } from './parts.ts'
+import { isPartial } from '../cache/partial.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -38,8 +40,11 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 /** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
 const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
 
-/** The parts of a forward plan an exchange needs. */
-export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'>
+/**
+ * The parts of a forward plan an exchange needs; `partial` (with `fill`) asks for the client's
+ * Range alone and keeps a 206 as a part (proxy/parts.ts).
+ */
+export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'> & { partial?: boolean }
 
 /**
  * Request fields sent upstream: the client's without hop-by-hop fields (RFC 9110 §7.6.1), with
@@ -113,7 +118,14 @@ class Forward implements ExchangeEvents {
   start (): void {
     const ctx = this.#ctx
     const rt = this.#rt
+    const partial = this.#plan.partial === true
     const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
+    // A part is fetched with the client's Range (and If-Range, which only narrows what comes back).
+    if (partial) {
+      const h = ctx.preq.headers
+      if (h.range !== undefined) headers.range = h.range
+      if (h['if-range'] !== undefined) headers['if-range'] = h['if-range']
+    }
     ctx.res?.on('close', this.#onClientClose)
     if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !ctx.preq.hasBody) return this.#send(headers, null)
     // A body is read (as far as request.bodyBuffer) before the origin request is opened.
@@ -167,6 +179,10 @@ class Forward implements ExchangeEvents {
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
+    // A part's fetch: a 206 is kept as a part; a 200 (the origin ignored Range) is the whole
+    // response and stored as any; anything else (416…) describes the range, not the resource.
+    if (this.#plan.partial === true && status === 206) return this.#partHead(statusMessage, cc, eff.target, now)
+    if (this.#plan.partial === true && status !== 200) return this.#passHead(statusMessage, now)
     const plan = planResponse({
       method: ctx.method,
       fill: this.#plan.fill,
@@ -255,6 +271,21 @@ class Forward implements ExchangeEvents {
     }
   }
 
+  /** Head of a 206 fetched as a part: streamed to the client and kept as a part when it may be (proxy/parts.ts). */
+  #partHead (statusMessage: string, cc: CacheControl, target: string | undefined, now: number): BodyRoute | undefined {
+    const rt = this.#rt
+    const kept = partWriter(rt, this.#ctx, { statusMessage, headers: this.#headers, cc, target, times: { requestTime: this.#requestTime, responseTime: now } })
+    const writer = 'writer' in kept ? kept.writer : undefined
+    this.#cacheStatus = cacheStatus(rt.config.cacheName, {
+      fwd: this.#plan.fwd,
+      stored: writer !== undefined,
+      key: rt.config.debug ? this.#ctx.key : undefined,
+      detail: 'reason' in kept ? kept.reason : undefined
+    })
+    if (this.#clientGone) return writer === undefined ? undefined : { client: undefined, writer }
+    return { client: this.#writeHead(statusMessage, false), writer }
+  }
+
   /** Head of a response passed through (non-GET, bypass, Range): invalidation and HEAD freshening. */
   #passHead (statusMessage: string, now: number): BodyRoute | undefined {
     const rt = this.#rt
@@ -302,7 +333,8 @@ class Forward implements ExchangeEvents {
     let found = rt.cache!.lookup(ctx.key, ctx.preq.headers)
     if (found instanceof Promise) found = await found
     const entry = found.entry?.record
-    if (entry === undefined) return
+    // Parts are not a response a HEAD describes; they keep their own validator checks (parts.ts).
+    if (entry === undefined || isPartial(entry)) return
     const h = this.#headers
     const changed = (name: string, stored: string | string[] | undefined): boolean => h[name] !== undefined && h[name] !== stored
     if (changed('etag', entry.etag) || changed('last-modified', entry.lastModified) || changed('content-length', entry.headers['content-length'] ?? String(entry.bodySize))) {

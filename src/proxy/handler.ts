@@ -19,6 +19,10 @@ import { serveStored, serveShared, fail, failPlain, logDone, HIT } from './respo
 import { forward } from './forward.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
 import { BufferBudget } from './exchange.ts'
+import { isPartial, partsOf, planPartial } from '../cache/partial.ts'
+import { ifRangeMatches } from '../http/conditional.ts'
+import { servePart } from './parts.ts'
+import { fillHeaders } from '../cache/fill.ts'
 import type { ProxyRequest } from './request.ts'
 
 const EMPTY_CC = parseCacheControl(undefined)
@@ -213,7 +217,9 @@ export class ProxyHandler {
   #carryOut (ctx: Ctx, found: Lookup, now: number): void {
     const rt = this.#rt
     const h = ctx.preq.headers
-    const entry = found.entry
+    // A partial variant (cache/partial.ts) is not a response to serve: it only answers ranges.
+    const partial = found.entry !== undefined && isPartial(found.entry.record) ? found.entry : undefined
+    const entry = partial === undefined ? found.entry : undefined
     const plan: RequestPlan = planRequest({
       method: ctx.method,
       cacheable: rt.cache !== undefined && ctx.route.route.cache.enabled,
@@ -235,6 +241,8 @@ export class ProxyHandler {
       case 'fail':
         return failPlain(rt, ctx, plan.code, plan.fwd)
       case 'forward':
+        // A Range miss (not a bypass, nor a request only the origin may answer) may use parts.
+        if (h.range !== undefined && ctx.method === 'GET' && (plan.fwd === 'uri-miss' || plan.fwd === 'vary-miss') && !plan.fill) return this.#ranged(ctx, plan, partial, found.variants, now)
         if (plan.collapse) {
           this.#collapse(ctx, entry, plan, found.variants, now).catch(err => this.#crash(ctx, err))
           return
@@ -242,6 +250,32 @@ export class ProxyHandler {
         forward(rt, ctx, entry, plan, undefined, found.variants)
         if (plan.backgroundFill) this.#background(ctx, undefined, plan.fwd, found.variants)
     }
+  }
+
+  /**
+   * A Range request with no complete stored response: answered from stored parts when they cover
+   * it, else its range alone is fetched and the 206 merged into the parts (cache/partial.ts), or
+   * the request goes as it is. The background fill of the whole response stays an option.
+   */
+  #ranged (ctx: Ctx, plan: ForwardPlan, partial: Variant | undefined, variants: readonly Variant[], now: number): void {
+    const rt = this.#rt
+    const h = ctx.preq.headers
+    const parts = partial === undefined ? undefined : partsOf(partial.record, partial.body!)
+    const d = partial === undefined ? undefined : decide(partial.record, ctx.reqCC, ctx.pragma, now)
+    const ifRange = h['if-range']
+    const pp = planPartial({
+      range: h.range!,
+      ifRange: ifRange === undefined ? 'absent' : partial !== undefined && typeof ifRange === 'string' && ifRangeMatches(ifRange, partial.record) ? 'match' : 'mismatch',
+      conditional: h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined,
+      shareable: h.authorization === undefined && !ctx.reqCC.noStore,
+      usable: d === 'fresh' || d === 'stale-ok',
+      parts
+    })
+    if (pp.kind === 'serve' || pp.kind === 'unsatisfiable') return servePart(rt, ctx, partial!, parts!, pp, now)
+    const fwd: Forward = parts === undefined ? plan.fwd : 'partial'
+    if (pp.kind === 'fetch') forward(rt, ctx, undefined, { fwd, fill: true, validate: false, partial: true }, undefined, variants)
+    else forward(rt, ctx, undefined, { ...plan, fwd }, undefined, variants)
+    if (plan.backgroundFill) this.#background(ctx, undefined, plan.fwd, variants)
   }
 
   /** Leads or joins the collapsed flight for the key; a waiter re-reads the cache when the leader is done. */
@@ -262,7 +296,7 @@ export class ProxyHandler {
       if (again instanceof Promise) again = await again
       const later = rt.clock()
       const v = again.entry
-      if (v !== undefined) {
+      if (v !== undefined && !isPartial(v.record)) {
         // A response received after this request arrived answers it as a forwarded request
         // would have been answered, even when it is stale on arrival (max-age=0, no-cache):
         // that is what lets concurrent revalidations collapse.
@@ -286,8 +320,10 @@ export class ProxyHandler {
     const rt = this.#rt
     const flight: Flight | undefined = rt.collapser?.lead(ctx.key, rt.clock())
     if (rt.collapser !== undefined && flight === undefined) return
-    // freshgate's own request: it carries the client's fields only as far as the key needs them.
-    const bg: Ctx = { ...ctx, res: undefined, method: 'GET', body: undefined }
+    // freshgate's own request: it carries the client's fields only as far as the key needs them
+    // (cache/fill.ts), and none of the client's directives.
+    const headers = fillHeaders(ctx.preq.headers, variants.map(v => v.record.varyFields))
+    const bg: Ctx = { ...ctx, preq: { ...ctx.preq, headers }, res: undefined, method: 'GET', body: undefined, reqCC: EMPTY_CC, pragma: false }
     forward(rt, bg, entry, { fwd, fill: true, validate: entry !== undefined }, flight, variants)
   }
 
