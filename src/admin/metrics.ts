@@ -25,7 +25,7 @@ const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'other'] as const
 type StatusClass = typeof STATUS_CLASSES[number]
 
-/** Most distinct `route` label values; routes beyond them (over many reloads) are counted as "other". */
+/** Most distinct `route` label values, "other" included: routes beyond them (or over many reloads) are counted as "other". */
 export const MAX_ROUTE_LABELS = 32
 
 /** The store tiers a `tier` label can name; only the memory tier exists today. */
@@ -195,7 +195,8 @@ export function createMetrics (getStats: () => StoreStats | undefined, maxSize: 
   const childrenFor = (label: string): Record<ServedKind, Bound> => {
     let c = routeLabels.get(label)
     if (c !== undefined) return c
-    if (routeLabels.size >= MAX_ROUTE_LABELS && label !== 'other') return childrenFor('other')
+    // One value is kept for "other" itself.
+    if (routeLabels.size >= MAX_ROUTE_LABELS - 1 && label !== 'other') return childrenFor('other')
     c = {} as Record<ServedKind, Bound>
     for (const kind of SERVED_KINDS) c[kind] = routeRequests.labels(label, kind)
     routeLabels.set(label, c)

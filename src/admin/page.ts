@@ -87,7 +87,7 @@ function render(s) {
     ["p50", "p90", "p99"].forEach(function (q) { text("lat-" + k + "-" + q, fmt(p[q], 3)); });
     text("lat-" + k + "-n", p.count);
   });
-  text("entries", s.store.enabled ? s.store.entries : "storing off");
+  text("store-entries", s.store.enabled ? s.store.entries : "storing off");
   text("bytes", bytes(s.store.bytes) + " of " + bytes(s.store.maxBytes));
   $("bytes-bar").style.width = (s.store.maxBytes === 0 ? 0 : Math.min(100, 100 * s.store.bytes / s.store.maxBytes)) + "%";
   text("ev-size", s.evictions.size); text("ev-ttl", s.evictions.ttl); text("ev-purge", s.evictions.purge);
@@ -135,7 +135,7 @@ const BODY = `
 <section><h2>Latency (ms, recent responses)</h2><table><tr><th></th><th>p50</th><th>p90</th><th>p99</th><th>n</th></tr>
 <tr><th>hits</th><td id="lat-hits-p50">–</td><td id="lat-hits-p90">–</td><td id="lat-hits-p99">–</td><td id="lat-hits-n">–</td></tr>
 <tr><th>misses</th><td id="lat-misses-p50">–</td><td id="lat-misses-p90">–</td><td id="lat-misses-p99">–</td><td id="lat-misses-n">–</td></tr></table></section>
-<section><h2>Store (memory)</h2><div><span class="big" id="entries">–</span> variants</div><div id="bytes">–</div><div class="bar"><div id="bytes-bar"></div></div>
+<section><h2>Store (memory)</h2><div><span class="big" id="store-entries">–</span> variants</div><div id="bytes">–</div><div class="bar"><div id="bytes-bar"></div></div>
 <div class="muted">evictions: size <span id="ev-size">–</span> · ttl <span id="ev-ttl">–</span> · purge <span id="ev-purge">–</span></div></section>
 <section><h2>Upstream</h2><div id="origin">–</div><div>last error: <span id="last-error">–</span></div><div class="muted">responses: <span id="statuses">–</span></div></section>
 <section class="wide"><h2>Top keys by hits (last 5–10 min)</h2><table><thead><tr><th>key</th><th>hits</th></tr></thead><tbody id="top-keys"></tbody></table></section>

@@ -242,7 +242,7 @@ t.test('admin.token: every route but the probes needs the bearer token', async t
 
   t.equal((await get(`${admin.url}/healthz`)).status, 200, 'healthz is open')
   t.equal((await get(`${admin.url}/readyz`)).status, 200, 'readyz is open')
-  for (const [path, method] of [['/metrics', 'GET'], ['/cache/stats', 'GET'], ['/cache/entry?url=http://a/', 'GET'], ['/purge', 'POST'], ['/nope', 'GET']]) {
+  for (const [path, method] of [['/metrics', 'GET'], ['/cache/stats', 'GET'], ['/stats', 'GET'], ['/cache/entry?url=http://a/', 'GET'], ['/purge', 'POST'], ['/nope', 'GET']]) {
     const none = await get(`${admin.url}${path}`, { method, body: method === 'POST' ? JSON.stringify({ prefix: '/' }) : undefined })
     t.equal(none.status, 401, `${method} ${path} without a token`)
     t.equal(none.headers['www-authenticate'], 'Bearer realm="freshgate-admin"')
