@@ -49,13 +49,16 @@ function spark(id, values, max) {
   c.width = w * devicePixelRatio; c.height = h * devicePixelRatio; ctx.scale(devicePixelRatio, devicePixelRatio);
   ctx.clearRect(0, 0, w, h);
   var top = max || Math.max.apply(null, values.map(function (v) { return v === null ? 0 : v; }).concat([1]));
-  ctx.strokeStyle = "#3a7bd5"; ctx.lineWidth = 1.5; ctx.beginPath();
-  var started = false;
+  ctx.strokeStyle = ctx.fillStyle = "#3a7bd5"; ctx.lineWidth = 1.5; ctx.beginPath();
+  var run = 0;
   values.forEach(function (v, i) {
-    if (v === null) { started = false; return; }
-    var x = i * w / Math.max(1, values.length - 1), y = h - 2 - (h - 4) * v / top;
-    if (started) ctx.lineTo(x, y); else ctx.moveTo(x, y);
-    started = true;
+    var x = i * w / Math.max(1, values.length - 1), y = h - 2 - (h - 4) * (v || 0) / top;
+    /* a point with no neighbour is drawn as a dot, or it would not show */
+    var alone = v !== null && (i === 0 || values[i - 1] === null) && (i === values.length - 1 || values[i + 1] === null);
+    if (alone) ctx.fillRect(x - 2, y - 2, 4, 4);
+    if (v === null) { run = 0; return; }
+    if (run > 0) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    run++;
   });
   ctx.stroke();
 }
