@@ -52,7 +52,7 @@ function spark(id, values, max) {
   ctx.strokeStyle = ctx.fillStyle = "#3a7bd5"; ctx.lineWidth = 1.5; ctx.beginPath();
   var run = 0;
   values.forEach(function (v, i) {
-    var x = i * w / Math.max(1, values.length - 1), y = h - 2 - (h - 4) * (v || 0) / top;
+    var x = 2 + i * (w - 4) / Math.max(1, values.length - 1), y = h - 2 - (h - 4) * (v || 0) / top;
     /* a point with no neighbour is drawn as a dot, or it would not show */
     var alone = v !== null && (i === 0 || values[i - 1] === null) && (i === values.length - 1 || values[i + 1] === null);
     if (alone) ctx.fillRect(x - 2, y - 2, 4, 4);
