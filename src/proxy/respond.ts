@@ -90,9 +90,11 @@ export function logDone (rt: Runtime, ctx: Ctx, status: number, cache: string, k
   if (ctx.res === undefined || ctx.logged) return
   ctx.logged = true
   const ms = performance.now() - ctx.start
-  // The top-level origin's route is built per Router, not configured: report it as undefined.
-  const route = ctx.route !== undefined && rt.config.routes.includes(ctx.route.route) ? ctx.route.route : undefined
-  rt.observer?.served(kind, status, { seconds: ms / 1000, bytes: ctx.bytes, cache, key: ctx.key, method: ctx.preq.method, route })
+  if (rt.observer !== undefined) {
+    // The top-level origin's route is built per Router, not configured: report it as undefined.
+    const route = ctx.route !== undefined && rt.config.routes.includes(ctx.route.route) ? ctx.route.route : undefined
+    rt.observer.served(kind, status, { seconds: ms / 1000, bytes: ctx.bytes, cache, key: ctx.key, method: ctx.preq.method, route })
+  }
   if (rt.accessLog === undefined) return
   const h = ctx.preq.headers
   const id = h['x-request-id']
