@@ -95,6 +95,7 @@ function render(s) {
   $("bytes-bar").style.width = (s.store.maxBytes === 0 ? 0 : Math.min(100, 100 * s.store.bytes / s.store.maxBytes)) + "%";
   text("ev-size", s.evictions.size); text("ev-ttl", s.evictions.ttl); text("ev-purge", s.evictions.purge);
   text("connections", s.connections);
+  text("answered", Object.keys(s.answered).map(function (k) { return k + " " + s.answered[k]; }).join(" · "));
   if (s.origin === null) { text("origin", "routes only (not probed)"); $("origin").className = "muted"; }
   else { text("origin", s.origin.url + (s.origin.reachable ? " reachable" : " NOT reachable: " + s.origin.reason)); $("origin").className = s.origin.reachable ? "ok" : "bad"; }
   text("last-error", s.upstream.lastError === null ? "none" : s.upstream.lastError.code + " at " + s.upstream.lastError.at);
@@ -141,6 +142,7 @@ const BODY = `
 <section><h2>Store (memory)</h2><div><span class="big" id="store-entries">–</span> variants</div><div id="bytes">–</div><div class="bar"><div id="bytes-bar"></div></div>
 <div class="muted">evictions: size <span id="ev-size">–</span> · ttl <span id="ev-ttl">–</span> · purge <span id="ev-purge">–</span></div></section>
 <section><h2>Upstream</h2><div id="origin">–</div><div>last error: <span id="last-error">–</span></div><div class="muted">responses: <span id="statuses">–</span></div></section>
+<section class="wide"><h2>Answers since start (revalidated: a 304 from the origin folded into a stored response)</h2><div id="answered" class="k">–</div></section>
 <section class="wide"><h2>Top keys by hits (last 5–10 min)</h2><table><thead><tr><th>key</th><th>hits</th></tr></thead><tbody id="top-keys"></tbody></table></section>
 <section class="wide"><h2>Recent responses not stored: why was this not cached?</h2><table><thead><tr><th>time</th><th>request</th><th>key</th><th>Cache-Status</th></tr></thead><tbody id="not-stored"></tbody></table></section>
 <section class="wide"><h2>Purge</h2><form id="purge-form"><select id="purge-kind"><option value="urls">URLs or paths</option><option value="prefix">prefix</option><option value="tags">tags</option></select>

@@ -181,6 +181,8 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
             maxBytes: stats?.maxBytes ?? 0
           },
           connections: rt.connections(),
+          // responses since start by how the cache answered: a 304 fold is "revalidated"
+          answered: await metrics.servedCounts(),
           origin: live.origin === undefined ? null : { url: live.origin, ...await probeCached(live.origin, live.admin.readyTimeout) },
           draining: draining(),
           ...metrics.live.snapshot()

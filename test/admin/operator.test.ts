@@ -139,6 +139,7 @@ t.test('GET /stats reports traffic, latency, the store, the origin, top keys and
   t.equal(r.headers['cache-control'], 'no-store')
   const s = JSON.parse(r.body)
   t.equal(s.version, VERSION)
+  t.same(s.answered, { hit: 5, stale: 0, revalidated: 0, miss: 3, pass: 1, collapsed: 0, error: 0 })
   t.same(s.store, { enabled: true, tier: 'memory', entries: 2, bytes: s.store.bytes, maxBytes: 256 * 1024 * 1024 })
   t.ok(s.store.bytes > 20)
   t.same(s.origin, { url: origin.url, reachable: true, reason: null })

@@ -83,6 +83,7 @@ t.test('the status page shows live numbers that change under load, and purges', 
   t.not(await page.textContent('#lat-hits-p50'), '–', 'hit latency shown')
   t.not(await page.textContent('#lat-misses-p99'), '–', 'miss latency shown')
   t.match(await page.textContent('#origin'), / reachable$/)
+  t.match(await page.textContent('#answered'), /^hit 190 · stale 0 · revalidated 0 · miss 13 · /)
   t.equal(await page.locator('#top-keys tr').count(), 10, 'the ten keys hit')
   t.match(await page.textContent('#top-keys tr:first-child'), /\/item\/\d19/, 'each hit 19 times')
   t.equal(await page.locator('#not-stored tr').count(), 3, 'the three private responses')
