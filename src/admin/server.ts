@@ -155,7 +155,7 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
           'content-type': 'text/html; charset=utf-8',
           'content-length': String(page.bytes.length),
           'cache-control': 'no-store',
-          'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'sha256-${page.styleHash}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+          'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'sha256-${page.styleHash}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
           'x-content-type-options': 'nosniff',
           'referrer-policy': 'no-referrer',
           'x-frame-options': 'DENY'
