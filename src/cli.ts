@@ -167,7 +167,9 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
       process.exit(0)
     }, config.shutdownTimeout)
     timer.unref()
-    Promise.all([proxy.close(), admin?.close()]).finally(() => {
+    // The admin listener stays open until exit, so /readyz answers 503 "draining" meanwhile.
+    admin?.drain()
+    proxy.close().finally(() => {
       log.info('stopped')
       process.exit(0)
     })

@@ -24,7 +24,8 @@ function keyOf (u: URL, config: Config): string {
 
 /** What a purge asks for, validated. */
 export type PurgeRequest =
-  | { kind: 'urls', keys: string[], soft: boolean | undefined }
+  /** `keys` from absolute URLs; `paths` from bare paths, which match that path and query on any host */
+  | { kind: 'urls', keys: string[], paths: string[], soft: boolean | undefined }
   | { kind: 'prefix', prefix: string, soft: boolean | undefined }
   | { kind: 'tags', tags: string[], soft: boolean | undefined }
 
@@ -50,13 +51,17 @@ export function parsePurge (text: string, config: Config): PurgeRequest {
   const given = ['urls', 'prefix', 'tags'].filter(k => o[k] !== undefined)
   if (given.length !== 1) throw new AdminRefusal(400, `exactly one of "urls", "prefix" or "tags" is required, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
   if (o.urls !== undefined) {
-    if (!Array.isArray(o.urls) || o.urls.length === 0) throw new AdminRefusal(400, '"urls" must be a non-empty array of absolute http(s) URLs')
-    const keys = o.urls.map((v: unknown, i) => {
+    if (!Array.isArray(o.urls) || o.urls.length === 0) throw new AdminRefusal(400, '"urls" must be a non-empty array of absolute http(s) URLs or paths starting with "/"')
+    const keys: string[] = []
+    const paths: string[] = []
+    o.urls.forEach((v: unknown, i) => {
+      // A bare path names that path on every host, as a prefix does: what a single-origin sidecar means.
+      if (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//')) return paths.push(v)
       const u = absoluteUrl(v)
-      if (u === undefined) throw new AdminRefusal(400, `"urls"[${i}]: ${JSON.stringify(v)} is not an absolute http(s) URL`)
-      return keyOf(u, config)
+      if (u === undefined) throw new AdminRefusal(400, `"urls"[${i}]: ${JSON.stringify(v)} is neither an absolute http(s) URL nor a path starting with "/"`)
+      keys.push(keyOf(u, config))
     })
-    return { kind: 'urls', keys, soft }
+    return { kind: 'urls', keys, paths, soft }
   }
   if (o.prefix !== undefined) {
     const p = o.prefix
@@ -79,5 +84,6 @@ export async function runPurge (cache: HttpCache | undefined, p: PurgeRequest, s
   if (p.kind === 'tags') return await cache.purgeTags(p.tags, soft, now)
   let n = 0
   for (const k of p.keys) n += await cache.purge(k, soft, now)
+  for (const path of p.paths) n += await cache.purgePath(path, soft, now)
   return n
 }

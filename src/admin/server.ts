@@ -7,13 +7,15 @@ import type { AddressInfo } from 'node:net'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
 import type { HttpCache } from '../cache/cache.ts'
-import type { StoreStats } from '../cache/contract.ts'
+import type { StoreStats, StoredRecord, RemovalReason } from '../cache/contract.ts'
 import { ConfigError } from '../errors.ts'
 import type { Metrics } from './metrics.ts'
 import { AdminRefusal as Refusal } from './refusal.ts'
 import { absoluteUrl, parsePurge, runPurge } from './purge.ts'
 import { describeVariant } from './inspect.ts'
 import { probeOrigin } from './health.ts'
+import { statusPage } from './page.ts'
+import { VERSION } from '../version.ts'
 import { keyFor } from '../cache/key.ts'
 import type { Freshgate } from '../proxy/server.ts'
 
@@ -31,6 +33,10 @@ export interface AdminRuntime {
   readonly port: number
   /** ms since the epoch, for ages and purges (the proxy's clock) */
   clock (): number
+  /** open client connections on the proxy listener */
+  connections (): number
+  /** registers the function told when a stored variant leaves the store (metrics) */
+  onRemove (fn: (record: StoredRecord, reason: RemovalReason) => void): void
 }
 
 /** Largest POST body read (a purge of some thousands of URLs fits). */
@@ -40,9 +46,14 @@ const MAX_BODY = 1024 * 1024
 export interface Admin {
   /** base URL, e.g. http://127.0.0.1:9091 */
   url: string
+  /** from now on /readyz answers 503 "draining" (the proxy is shutting down; the listener stays open) */
+  drain (): void
   /** stops accepting, closes idle connections, waits for in-flight requests */
   close (): Promise<void>
 }
+
+/** How long an origin probe's answer is reused by GET /stats, which the status page polls. */
+const STATS_PROBE_TTL = 5_000
 
 /** One route: its methods, whether it needs the token, and what it answers. */
 interface AdminRoute {
@@ -90,7 +101,7 @@ function sendJson (res: ServerResponse, status: number, body: unknown, headers: 
  * Builds the admin request listener for a running proxy. Settings are read from the handler's
  * config on each request, so a reloaded token, ready timeout or purge.soft applies at once.
  */
-export function adminHandler (rt: AdminRuntime, metrics: Metrics): (req: IncomingMessage, res: ServerResponse) => void {
+export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () => boolean = () => false): (req: IncomingMessage, res: ServerResponse) => void {
   // Hashing both sides gives equal lengths, so timingSafeEqual neither throws nor leaks the length.
   const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
   let hashed: { token: string, digest: Buffer } | undefined
@@ -100,6 +111,16 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics): (req: Incomin
     if (hashed?.token !== token) hashed = { token, digest: digest(token) }
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')
     return m !== null && timingSafeEqual(digest(m[1]!), hashed.digest)
+  }
+
+  // GET /stats is polled every few seconds; the probe it shows is reused for STATS_PROBE_TTL.
+  let probed: { origin: string, at: number, answer: Promise<{ reachable: boolean, reason: string | null }> } | undefined
+  const probeCached = async (origin: string, timeout: number): Promise<{ reachable: boolean, reason: string | null }> => {
+    const now = Date.now()
+    if (probed === undefined || probed.origin !== origin || now - probed.at > STATS_PROBE_TTL) {
+      probed = { origin, at: now, answer: probeOrigin(origin, timeout).then(reason => ({ reachable: reason === undefined, reason: reason ?? null })) }
+    }
+    return await probed.answer
   }
 
   const GET = ['GET', 'HEAD']
@@ -112,13 +133,60 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics): (req: Incomin
     ['/readyz', {
       methods: GET,
       auth: false,
-      async run (_req, res) {
+      async run (req, res) {
+        if (draining()) return sendJson(res, 503, { status: 'draining' })
         if (!rt.listening()) return sendJson(res, 503, { status: 'unavailable', reason: 'proxy is not listening' })
         const live = rt.config()
         if (live.origin === undefined) return sendJson(res, 200, { status: 'ready', origin: 'not probed: no top-level origin' })
         const reason = await probeOrigin(live.origin, live.admin.readyTimeout)
-        if (reason !== undefined) return sendJson(res, 503, { status: 'unavailable', reason })
+        // The origin's address and error are for operators: only with the token, or when none is set.
+        if (reason !== undefined) return sendJson(res, 503, { status: 'unavailable', reason: authorized(req) ? reason : 'origin is not reachable (the bearer token shows why)' })
         sendJson(res, 200, { status: 'ready' })
+      }
+    }],
+    ['/', {
+      methods: GET,
+      // The page holds no data: it asks for the token and sends it with every /stats and /purge.
+      auth: false,
+      async run (_req, res, query) {
+        if (query.has('token')) throw new Refusal(400, 'the token is not accepted in the URL (it would end up in logs and history): enter it in the page')
+        const page = statusPage()
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': String(page.bytes.length),
+          'cache-control': 'no-store',
+          'content-security-policy': `default-src 'none'; script-src 'sha256-${page.scriptHash}'; style-src 'sha256-${page.styleHash}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+          'x-frame-options': 'DENY'
+        })
+        res.end(page.bytes)
+      }
+    }],
+    ['/stats', {
+      methods: GET,
+      auth: true,
+      async run (_req, res) {
+        const stats = rt.stats()
+        const live = rt.config()
+        sendJson(res, 200, {
+          version: VERSION,
+          node: process.versions.node,
+          uptimeSeconds: Math.round(process.uptime()),
+          store: {
+            enabled: stats !== undefined,
+            tier: 'memory',
+            entries: stats?.entries ?? 0,
+            bytes: stats?.bytes ?? 0,
+            maxBytes: stats?.maxBytes ?? 0
+          },
+          connections: rt.connections(),
+          // responses since start by how the cache answered: a 304 fold is "revalidated"
+          answered: await metrics.servedCounts(),
+          origin: live.origin === undefined ? null : { url: live.origin, ...await probeCached(live.origin, live.admin.readyTimeout) },
+          draining: draining(),
+          ...metrics.live.snapshot()
+        })
       }
     }],
     ['/metrics', {
@@ -171,6 +239,7 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics): (req: Incomin
         const p = parsePurge(await readBody(req, MAX_BODY), rt.config())
         const soft = p.soft ?? rt.config().purge.soft
         const purged = await runPurge(rt.cache(), p, soft, rt.clock())
+        if (!soft) metrics.purged(purged)
         sendJson(res, 200, { purged, soft })
       }
     }]
@@ -206,7 +275,9 @@ export async function startAdmin (config: Config, rt: AdminRuntime, metrics: Met
   if (port !== 0 && port === rt.port) {
     throw new ConfigError('admin.port', port, `a port other than the proxy's (${rt.port}), or 0`)
   }
-  const server = createServer({ maxHeaderSize: 16384, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, adminHandler(rt, metrics))
+  let draining = false
+  metrics.attach(rt)
+  const server = createServer({ maxHeaderSize: 16384, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, adminHandler(rt, metrics, () => draining))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
@@ -215,6 +286,7 @@ export async function startAdmin (config: Config, rt: AdminRuntime, metrics: Met
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
     url: `http://${shown}:${address.port}`,
+    drain () { draining = true },
     async close () {
       await new Promise<void>(resolve => {
         server.close(() => resolve())
@@ -226,7 +298,21 @@ export async function startAdmin (config: Config, rt: AdminRuntime, metrics: Met
 
 /** The admin runtime of a running proxy: the only place the admin API meets the proxy's objects. */
 export function adminRuntimeOf (fg: Freshgate): AdminRuntime {
+  // Counted from now on: a connection opened before is neither added nor, when it closes, taken off.
+  let open = 0
+  fg.server.on('connection', socket => {
+    open++
+    socket.once('close', () => { open-- })
+  })
   return {
+    connections: () => open,
+    onRemove (fn) {
+      const store = fg.store
+      if (store === undefined) return
+      // Keep a listener someone else set (another tier's bookkeeping): call both.
+      const before = store.onRemove
+      store.onRemove = before === undefined ? fn : (r, why) => { before(r, why); fn(r, why) }
+    },
     config: () => fg.handler.runtime.config,
     cache: () => fg.handler.runtime.cache,
     stats: () => fg.store?.stats(),

@@ -118,6 +118,14 @@ export class HttpCache {
     return n
   }
 
+  /** Purges every URL whose path and query are exactly `path`, on any host and scheme (bounded in keys visited). */
+  async purgePath (path: string, soft: boolean, now: number): Promise<number> {
+    const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => pathOf(k) === path)
+    let n = 0
+    for (const k of keys) n += await this.purge(k, soft, now)
+    return n
+  }
+
   /** Purges every URL whose path matches a regular expression (like a Varnish ban), bounded in keys visited. */
   async purgePattern (pattern: RegExp, soft: boolean, now: number): Promise<number> {
     const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => pattern.test(pathOf(k)))

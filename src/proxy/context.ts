@@ -14,6 +14,7 @@ import type { ResolvedRoute } from './router.ts'
 import type { ProxyRequest } from './request.ts'
 import type { Forward } from '../cache/plan.ts'
 import type { BufferBudget } from './exchange.ts'
+import type { Route } from '../config/routes.ts'
 
 export type { Forward } from '../cache/plan.ts'
 
@@ -63,10 +64,25 @@ export type ServedKind =
   /** answered with an error of freshgate's own (4xx/5xx) */
   | 'error'
 
+/** What the observer hears of a finished client response (logDone builds it once per request). */
+export interface ServedFacts {
+  /** seconds from arrival to the last byte handed to the socket */
+  seconds: number
+  /** body bytes sent */
+  bytes: number
+  /** our Cache-Status member ('' for answers of our own without one) */
+  cache: string
+  /** primary cache key ('' when the request could not be keyed) */
+  key: string
+  method: string
+  /** the configured route taken; undefined for the top-level origin or no route */
+  route: Route | undefined
+}
+
 /** Receives measurements; the metrics module implements it. Calls are cheap and synchronous. */
 export interface Observer {
   /** a response was sent to a client */
-  served (kind: ServedKind, status: number): void
+  served (kind: ServedKind, status: number, facts: ServedFacts): void
   /** an upstream response head arrived after `seconds` */
   upstream (status: number, seconds: number): void
   /** an upstream exchange failed */

@@ -83,7 +83,12 @@ export function sendError (res: ServerResponse, code: ErrorCode, status: string 
 export function logDone (rt: Runtime, ctx: Ctx, status: number, cache: string, kind: ServedKind): void {
   if (ctx.res === undefined || ctx.logged) return
   ctx.logged = true
-  rt.observer?.served(kind, status)
+  const ms = performance.now() - ctx.start
+  if (rt.observer !== undefined) {
+    // The top-level origin's route is built per Router, not configured: report it as undefined.
+    const route = ctx.route !== undefined && rt.config.routes.includes(ctx.route.route) ? ctx.route.route : undefined
+    rt.observer.served(kind, status, { seconds: ms / 1000, bytes: ctx.bytes, cache, key: ctx.key, method: ctx.preq.method, route })
+  }
   if (rt.accessLog === undefined) return
   const h = ctx.preq.headers
   const id = h['x-request-id']
@@ -95,7 +100,7 @@ export function logDone (rt: Runtime, ctx: Ctx, status: number, cache: string, k
     status,
     cache,
     bytes: ctx.bytes,
-    ms: Math.round((performance.now() - ctx.start) * 1000) / 1000,
+    ms: Math.round(ms * 1000) / 1000,
     ...(ctx.upstreamMs === undefined ? {} : { upstreamMs: Math.round(ctx.upstreamMs * 1000) / 1000 }),
     ...(ctx.upstreamStatus === undefined ? {} : { upstreamStatus: ctx.upstreamStatus }),
     client: ctx.preq.clientAddress,

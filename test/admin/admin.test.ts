@@ -116,6 +116,8 @@ t.test('/metrics exposes every metric and counts a miss and a hit from real requ
     'freshgate_requests_total', 'freshgate_responses_304_total', 'freshgate_upstream_requests_total',
     'freshgate_upstream_duration_seconds', 'freshgate_upstream_errors_total', 'freshgate_cache_bytes',
     'freshgate_cache_entries', 'freshgate_cache_evictions_total', 'freshgate_cache_max_bytes',
+    'freshgate_request_duration_seconds', 'freshgate_response_bytes_total', 'freshgate_client_connections',
+    'freshgate_build_info', 'freshgate_route_requests_total',
     'process_cpu_user_seconds_total', 'nodejs_heap_size_total_bytes'
   ]) {
     t.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is exposed`)
@@ -128,13 +130,13 @@ t.test('/metrics exposes every metric and counts a miss and a hit from real requ
   t.equal(sample(text, 'freshgate_upstream_duration_seconds_count'), 1)
   t.equal(sample(text, 'freshgate_upstream_duration_seconds_bucket{le="30"}'), 1)
   t.equal(sample(text, 'freshgate_upstream_errors_total{code="FG_UPSTREAM_REFUSED"}'), 0)
-  t.equal(sample(text, 'freshgate_cache_entries'), 1)
-  t.ok((sample(text, 'freshgate_cache_bytes') ?? 0) > 12, 'bytes include the body and headers')
+  t.equal(sample(text, 'freshgate_cache_entries{tier="memory"}'), 1)
+  t.ok((sample(text, 'freshgate_cache_bytes{tier="memory"}') ?? 0) > 12, 'bytes include the body and headers')
   t.equal(sample(text, 'freshgate_cache_max_bytes'), 256 * 1024 * 1024)
-  t.equal(sample(text, 'freshgate_cache_evictions_total'), 0)
+  for (const reason of ['size', 'ttl', 'purge']) t.equal(sample(text, `freshgate_cache_evictions_total{tier="memory",reason="${reason}"}`), 0)
 })
 
-t.test('evictions are read from the store at scrape time', async t => {
+t.test('evictions to stay within cache.maxSize are counted with reason "size"', async t => {
   const { origin, admin, url } = await setupAdmin(t, (_req, res) => {
     res.writeHead(200, { 'cache-control': 'max-age=60' })
     res.end('x'.repeat(1500))
@@ -142,14 +144,14 @@ t.test('evictions are read from the store at scrape time', async t => {
   for (const p of ['/e1', '/e2', '/e3', '/e4']) t.equal((await get(`${url}${p}`)).status, 200)
   t.equal(origin.count(), 4)
   const text = (await get(`${admin.url}/metrics`)).body
-  const evicted = sample(text, 'freshgate_cache_evictions_total') ?? 0
+  const evicted = sample(text, 'freshgate_cache_evictions_total{tier="memory",reason="size"}') ?? 0
   t.ok(evicted >= 2, `evictions counted (${evicted})`)
   t.equal(sample(text, 'freshgate_cache_max_bytes'), 4096)
   const stats = JSON.parse((await get(`${admin.url}/cache/stats`)).body)
   t.equal(stats.evictions, evicted)
   t.equal(stats.entries + evicted, 4)
   t.ok(stats.bytes <= 4096)
-  t.equal(sample((await get(`${admin.url}/metrics`)).body, 'freshgate_cache_evictions_total'), evicted, 'a second scrape adds nothing')
+  t.equal(sample((await get(`${admin.url}/metrics`)).body, 'freshgate_cache_evictions_total{tier="memory",reason="size"}'), evicted, 'a second scrape adds nothing')
 })
 
 t.test('/cache/stats reports the store and the hit ratio', async t => {
@@ -240,7 +242,7 @@ t.test('admin.token: every route but the probes needs the bearer token', async t
 
   t.equal((await get(`${admin.url}/healthz`)).status, 200, 'healthz is open')
   t.equal((await get(`${admin.url}/readyz`)).status, 200, 'readyz is open')
-  for (const [path, method] of [['/metrics', 'GET'], ['/cache/stats', 'GET'], ['/cache/entry?url=http://a/', 'GET'], ['/purge', 'POST'], ['/nope', 'GET']]) {
+  for (const [path, method] of [['/metrics', 'GET'], ['/cache/stats', 'GET'], ['/stats', 'GET'], ['/cache/entry?url=http://a/', 'GET'], ['/purge', 'POST'], ['/nope', 'GET']]) {
     const none = await get(`${admin.url}${path}`, { method, body: method === 'POST' ? JSON.stringify({ prefix: '/' }) : undefined })
     t.equal(none.status, 401, `${method} ${path} without a token`)
     t.equal(none.headers['www-authenticate'], 'Bearer realm="freshgate-admin"')

@@ -53,6 +53,31 @@ t.test('purge by URLs removes every variant of those URLs only', async t => {
   t.equal(origin.count('/a?x=1'), 1)
 })
 
+t.test('a bare path in "urls" purges that exact path and query on every host (issue 12 snag 10)', async t => {
+  const { origin, proxy } = await setup(t, cacheable())
+  const admin = await withAdmin(t, proxy)
+  const other = { headers: { host: 'other.example' } }
+  await get(`${proxy.url}/a`)
+  await get(`${proxy.url}/a`, other)
+  await get(`${proxy.url}/a?x=1`)
+  await get(`${proxy.url}/ab`)
+  t.equal(origin.count(), 4)
+
+  const r = await post(`${admin.url}/purge`, { urls: ['/a'] })
+  t.equal(r.status, 200)
+  t.same(JSON.parse(r.body), { purged: 2, soft: false }, 'the path on both hosts, nothing else')
+  t.equal((await get(`${proxy.url}/a`)).cs, 'freshgate; fwd=uri-miss; stored', 'this host fetches it again')
+  t.equal((await get(`${proxy.url}/a`, other)).cs, 'freshgate; fwd=uri-miss; stored', 'the other host too')
+  t.ok(hit((await get(`${proxy.url}/a?x=1`)).cs), 'another query is another URL')
+  t.ok(hit((await get(`${proxy.url}/ab`)).cs), 'a path is not a prefix')
+  t.equal(origin.count(), 6)
+
+  const withQuery = await post(`${admin.url}/purge`, { urls: ['/a?x=1', `${proxy.url}/ab`] })
+  t.same(JSON.parse(withQuery.body), { purged: 2, soft: false }, 'paths with a query and absolute URLs mix')
+  t.equal((await get(`${proxy.url}/a?x=1`)).cs, 'freshgate; fwd=uri-miss; stored')
+  t.equal(origin.count('/a?x=1'), 2)
+})
+
 t.test('a URL names the entry its route keys: sorted or ignored query parameters', async t => {
   const { origin, proxy } = await setup(t, cacheable(), {
     routes: [{ prefix: '/sorted/', cache: { sortQuery: true } }, { prefix: '/noquery/', cache: { ignoreQuery: true } }]
@@ -174,7 +199,8 @@ t.test('bad purge bodies are refused with 400 or 413 and purge nothing', async t
     [{ urls: [`${proxy.url}/keep`], tags: ['a'] }, /got urls and tags/],
     [{ urls: [] }, /"urls" must be a non-empty array/],
     [{ urls: `${proxy.url}/keep` }, /"urls" must be a non-empty array/],
-    [{ urls: [`${proxy.url}/keep`, '/keep'] }, /"urls"\[1\]: "\/keep" is not an absolute http\(s\) URL/],
+    [{ urls: [`${proxy.url}/keep`, 'keep'] }, /"urls"\[1\]: "keep" is neither an absolute http\(s\) URL nor a path starting with "\/"/],
+    [{ urls: ['//evil.example/keep'] }, /"urls"\[0\]/],
     [{ urls: ['ftp://h/keep'] }, /"urls"\[0\]/],
     [{ prefix: 'keep' }, /"prefix" must be a path starting with "\/"/],
     [{ prefix: '' }, /"prefix"/],
