@@ -102,7 +102,7 @@ export function demoInstructions (proxy: string, admin: string | undefined): str
     `  curl -si ${proxy}/static/hello.txt ${status}`,
     `  curl -sN ${proxy}/events`,
     '',
-    admin === undefined ? '' : `Admin: ${admin}/cache/stats, ${admin}/metrics, ${admin}/cache/entry?url=${proxy}/api/task/42\n`,
+    admin === undefined ? '' : `Status page (watch the 304 fold live): ${admin}/\nAdmin: ${admin}/cache/stats, ${admin}/metrics, ${admin}/cache/entry?url=${proxy}/api/task/42\n`,
     'Stop with Ctrl-C.',
     ''
   ].join('\n')

@@ -23,6 +23,10 @@ t.test('demo: prints curl lines, and each does what its comment says', async t =
   const admin = /^Admin: (http:\/\/127\.0\.0\.1:\d+)\//m.exec(out)?.[1] ?? ''
   t.match(proxy, /^http:/, 'names the proxy URL')
   t.match(admin, /^http:/, 'names the admin URL')
+  t.ok(out.includes(`Status page (watch the 304 fold live): ${admin}/`), 'points to the status page')
+  const page = await get(`${admin}/`)
+  t.equal(page.status, 200, 'the status page is served')
+  t.match(String(page.headers['content-type']), /^text\/html/)
   const task = `${proxy}/api/task/42`
   t.ok(out.includes(`curl -si ${task} `), 'a curl line for the polling API')
   t.ok(out.includes(`curl -si -H 'If-None-Match: "task-42-v1"' ${task}`), 'a curl line for a client 304')
