@@ -4,7 +4,8 @@
 
 import type { Store, Variant, StoredRecord, BodyWriter, Headers } from './contract.ts'
 import { markStale } from './entry.ts'
-import { secondaryKey } from './key.ts'
+import { secondaryKey, matchesExcept } from './key.ts'
+import { selectLanguage, topLanguage } from '../http/negotiation.ts'
 
 /** Settings of the variant cache. */
 export interface CacheOptions {
@@ -159,5 +160,33 @@ export function pathOf (key: string): string {
 function select (variants: readonly Variant[], headers: Headers): Lookup {
   if (variants.length === 0) return NONE
   for (const v of variants) if (variantMatches(v.record, headers)) return { entry: v, variants }
-  return { variants }
+  const negotiated = byLanguage(variants, headers)
+  return negotiated === undefined ? { variants } : { entry: negotiated, variants }
+}
+
+/**
+ * Language negotiation (RFC 9111 §4.1 lets a cache match by the field's semantics): with no exact
+ * Vary match, a stored variant whose Content-Language is what the request's Accept-Language
+ * prefers most may be reused, when every other Vary field matches: `fr;q=0.5, de;q=1.0` reuses a
+ * stored `de` variant. Never without an Accept-Language choice.
+ */
+function byLanguage (variants: readonly Variant[], headers: Headers): Variant | undefined {
+  if (headers['accept-language'] === undefined) return undefined
+  const candidates = new Map<string, Variant>()
+  for (const v of variants) {
+    const r = v.record
+    if (r.status < 200 || r.status >= 300 || !r.varyFields.includes('accept-language') || r.varyFields[0] === '*') continue
+    const lang = r.headers['content-language']
+    if (typeof lang !== 'string' || lang.includes(',') || !matchesExcept(r.varyFields, r.varyKey, headers, 'accept-language')) continue
+    const tag = lang.trim().toLowerCase()
+    if (!candidates.has(tag)) candidates.set(tag, v)
+  }
+  // Only the client's first choice is safe to assume: the origin may have a language the cache has
+  // not seen ("en, fr" with only fr stored must still ask), so exactly one stored language must
+  // fall under the client's most preferred range.
+  const top = topLanguage(headers['accept-language'])
+  if (top === undefined) return undefined
+  const under = [...candidates.keys()].filter(tag => tag === top || tag.startsWith(top + '-'))
+  const chosen = under.length === 1 ? selectLanguage(headers['accept-language'], under) : undefined
+  return chosen === undefined ? undefined : candidates.get(chosen)
 }

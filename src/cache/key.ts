@@ -112,3 +112,10 @@ export function varyValues (varyKey: string): Record<string, string | null> {
   }
   return out
 }
+
+/** True when a request matches a stored secondary key on every Vary field but `except`. */
+export function matchesExcept (fields: readonly string[], varyKey: string, headers: Record<string, string | string[] | undefined>, except: string): boolean {
+  const others = fields.filter(f => f !== except)
+  const stored = varyKey.split('\n').filter(line => !line.startsWith(except + '=')).join('\n')
+  return secondaryKey(others, headers) === (others.length === 0 ? '' : stored)
+}

@@ -122,6 +122,18 @@ export function selectLanguage (acceptLanguage: string | string[] | undefined, a
   return best
 }
 
+/**
+ * The client's most preferred language range: the first of the highest-weighted ranges, unless it
+ * is "*" (then any language would do and nothing is clearly preferred).
+ */
+export function topLanguage (acceptLanguage: string | string[] | undefined): string | undefined {
+  let top: Preference | undefined
+  for (const p of parsePreferences(joinField(acceptLanguage))) {
+    if (LANGUAGE_RANGE.test(p.item) && p.q > 0 && (top === undefined || p.q > top.q)) top = p
+  }
+  return top === undefined || top.item === '*' ? undefined : top.item
+}
+
 /** The weight and position of the longest range that matches `tag`, "*" counting as the shortest. */
 function mostSpecificRange (ranges: readonly Preference[], tag: string): { q: number, order: number } | undefined {
   let found: { q: number, order: number, length: number } | undefined

@@ -2,7 +2,7 @@
 // the normal form used for Vary matching, and language selection (RFC 4647 §3.3.1).
 
 import t from 'tap'
-import { parseWeight, parsePreferences, normalizeAcceptList, selectLanguage, type Preference } from '../../src/http/negotiation.ts'
+import { parseWeight, parsePreferences, normalizeAcceptList, selectLanguage, topLanguage, type Preference } from '../../src/http/negotiation.ts'
 
 t.test('parseWeight (qvalue)', async t => {
   const rows: Array<{ name: string, value: string, want: number | undefined }> = [
@@ -77,4 +77,17 @@ t.test('selectLanguage (RFC 9110 §12.5.4, RFC 4647 §3.3.1)', async t => {
     { name: 'when the field arrives on two lines → should keep the order across them', accept: ['fr', 'en'], available: ['en', 'fr'], want: 'fr' }
   ]
   for (const r of rows) t.equal(selectLanguage(r.accept, r.available), r.want, r.name)
+})
+
+t.test('topLanguage: the client\'s most preferred language range', async t => {
+  const rows: Array<[string, string | undefined, string | undefined]> = [
+    ['when one language is listed → should be it', 'de', 'de'],
+    ['when weights differ → should be the heaviest', 'fr;q=0.5, de;q=1.0', 'de'],
+    ['when weights tie → should be the first listed', 'en, fr', 'en'],
+    ['when the heaviest is * → should be undefined (nothing clearly preferred)', '*, de;q=0.5', undefined],
+    ['when every weight is 0 → should be undefined', 'de;q=0', undefined],
+    ['when case differs → should be lowercased', 'DE-ch', 'de-ch'],
+    ['when absent → should be undefined', undefined, undefined]
+  ]
+  for (const [name, value, want] of rows) t.equal(topLanguage(value), want, name)
 })
