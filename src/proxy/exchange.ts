@@ -80,6 +80,12 @@ export class Exchange implements ResponseSink {
   /** Stops streaming to the client (it went away); the exchange goes on only while it is being stored, unless `keep`. */
   detachClient (keep: boolean): void {
     if (this.#route !== undefined) this.#route.client = undefined
+    // Paused for a client that is gone: its 'drain' never comes, so resume for the store and waiters.
+    if (this.#waitingDrain) {
+      this.#waitingDrain = false
+      this.#release()
+      this.#running?.resume()
+    }
     if (!keep && this.#route?.writer === undefined) this.abort(new Error('client closed the connection'))
   }
 
