@@ -127,3 +127,23 @@ t.test('when the response buffer is 0 → a slow reader holds its origin connect
   const r = await get(`${proxy.url}/normal`)
   t.equal(r.status, 503, 'the one origin connection is held by the paused reader')
 })
+
+t.test('when the leader\'s client stalls and then leaves while the response is stored → the fill resumes and its waiter is answered', async t => {
+  const body = 'y'.repeat(6 * 1024 * 1024)
+  const { origin, proxy } = await setup(t, (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': String(body.length) })
+    res.end(body)
+  }, { 'upstream.responseBuffer': 0 })
+  const leader = await open(t, proxy.url, 'GET /stored HTTP/1.1\r\nHost: a.example\r\n\r\n')
+  leader.pause()
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const t0 = performance.now()
+  const waiter = get(`${proxy.url}/stored`, { headers: { host: 'a.example' } })
+  await new Promise(resolve => setTimeout(resolve, 200))
+  leader.destroy()
+  const r = await waiter
+  const ms = performance.now() - t0
+  t.equal(r.body.length, body.length, 'the waiter got the whole body')
+  t.ok(ms < 5000, `answered in ${Math.round(ms)} ms, not after the collapse wait timeout`)
+  t.equal(origin.count('/stored'), 1, 'one origin request')
+})
