@@ -71,8 +71,8 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.heuristicFraction', type: 'number', flag: 'heuristic-fraction', default: 0.1, min: 0, max: 1, doc: 'Heuristic freshness as a fraction of (Date − Last-Modified) (RFC 9111 §4.2.2)' },
   { key: 'cache.heuristicMaxAge', type: 'duration', flag: 'heuristic-max-age', default: 86_400_000, min: 0, doc: 'Cap on heuristic freshness' },
   { key: 'cache.keepStale', type: 'duration', flag: 'keep-stale', default: 86_400_000, min: 0, doc: 'How long a stale response with a validator is kept for revalidation' },
-  { key: 'cache.staleIfErrorGrace', type: 'duration', flag: 'stale-if-error-grace', default: 0, min: 0, doc: 'Serve stale up to this long when the origin fails, for responses that send no stale-if-error (0: off)' },
-  { key: 'cache.setCookie', type: 'enum', flag: 'set-cookie', default: 'unless-public', values: ['unless-public', 'strip', 'never'], doc: 'Responses with Set-Cookie: store only if public/s-maxage (unless-public), store without it (strip), or never' },
+  { key: 'cache.staleIfErrorGrace', type: 'duration', flag: 'stale-if-error-grace', default: 60_000, min: 0, doc: 'Serve stale up to this long when the origin cannot be reached (refused, reset, timed out), for responses that send no stale-if-error; never for 5xx answers, nor when must-revalidate, proxy-revalidate, s-maxage or no-cache forbid it (0: off)' },
+  { key: 'cache.setCookie', type: 'enum', flag: 'set-cookie', default: 'unless-public', values: ['unless-public', 'strip', 'never', 'store'], doc: 'Responses with Set-Cookie: store only if public/s-maxage (unless-public), store without it (strip), never, or store it and replay it to every client (store: dangerous, see README)' },
   { key: 'cache.rangeFill', type: 'boolean', flag: 'range-fill', default: true, doc: 'On a Range miss, also fetch the whole response in the background to fill the cache (if it fits the entry limit)' },
   { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
   { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
@@ -135,7 +135,7 @@ export interface Config {
     heuristicMaxAge: number
     keepStale: number
     staleIfErrorGrace: number
-    setCookie: 'unless-public' | 'strip' | 'never'
+    setCookie: 'unless-public' | 'strip' | 'never' | 'store'
     rangeFill: boolean
     targets: string[]
     stripTargets: string[]

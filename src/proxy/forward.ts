@@ -7,7 +7,7 @@ import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue, appendMember } from '../http/fields.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
-import { withDefaultTtl, select304 } from '../cache/policy.ts'
+import { withDefaultTtl, select304, contentLocationIsTarget } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
@@ -84,7 +84,7 @@ class Forward implements ExchangeEvents {
   readonly #current: readonly Variant[]
   readonly #exchange: Exchange
   /** the key's generation when the request started: a response is stored only if no invalidation came since */
-  readonly #generation: number
+  #generation: number
   #requestTime = 0
   #sentAt = 0
   #responseTime = 0
@@ -161,14 +161,16 @@ class Forward implements ExchangeEvents {
     this.#status = status
     this.#headers = headers
     const entry = this.#entry
+    // A POST response may be stored for later GETs (RFC 9110 §9.3.3), so it is planned too.
+    const post = ctx.method === 'POST' && rt.cache !== undefined && ctx.route.route.cache.enabled
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
-    if (!this.#plan.fill && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
+    if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
     const plan = planResponse({
       method: ctx.method,
-      fill: this.#plan.fill,
+      fill: this.#plan.fill || post,
       status,
       headers,
       cc,
@@ -178,7 +180,7 @@ class Forward implements ExchangeEvents {
       pragma: ctx.pragma,
       authorization: ctx.preq.headers.authorization !== undefined,
       maxEntrySize: rt.config.cache.maxEntrySize,
-      graceMs: rt.config.cache.staleIfErrorGrace
+      contentLocationIsTarget: post && contentLocationIsTarget(headers['content-location'], `${ctx.preq.scheme}://${ctx.preq.authority}${ctx.preq.target}`)
     }, rt.entryOptions, now)
 
     if (plan.kind === 'fold') {
@@ -194,6 +196,12 @@ class Forward implements ExchangeEvents {
     }
     if (plan.kind === 'pass' && !this.#plan.fill) return this.#passHead(statusMessage, now)
     let writer: BodyWriter | undefined
+    if (plan.kind === 'store' && post) {
+      // RFC 9111 §4.4 still invalidates the target; the response is stored after that, so the
+      // invalidation is not taken as one that came while it was in flight.
+      this.#invalidate()
+      this.#generation = rt.cache!.generation(ctx.key)
+    }
     if (plan.kind === 'store') {
       const fields = varyFields(headers.vary)
       const cl = headers['content-length']
@@ -202,7 +210,7 @@ class Forward implements ExchangeEvents {
         status,
         statusMessage,
         headers: storedHeaders(headers, cc, rt.entryOptions, now),
-        bodySize: ctx.method === 'GET' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
+        bodySize: ctx.method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
         cc,
         target: eff.target,
         varyFields: fields,
