@@ -46,6 +46,7 @@ function typeText (spec: OptionSpec): string {
     case 'enum': return spec.values!.join('|')
     case 'count': return 'integer|auto'
     case 'routes': return 'JSON'
+    case 'ttls': return 'JSON'
     default: return spec.type
   }
 }

@@ -32,6 +32,8 @@ export interface RequestFacts {
   method: string
   /** the cache handles this request's route (enabled, and a store exists) */
   cacheable: boolean
+  /** the request carries Cookie and its route passes such requests (cache.requestCookies: pass) */
+  cookiePass: boolean
   reqCC: CacheControl
   /** Pragma: no-cache without Cache-Control (§5.4) */
   pragma: boolean
@@ -81,6 +83,9 @@ const SERVE = Object.freeze({ kind: 'serve' as const })
  */
 export function planRequest (f: RequestFacts, found: { entry: StoredRecord | undefined, hasVariants: boolean }, now: number): RequestPlan {
   if (!f.cacheable) return BYPASS
+  // The operator's choice (Varnish's builtin): a request with cookies is the user's own, never the
+  // cache's. RFC 9111 lets a shared cache use it; README "Standards" lists this as opt-in.
+  if (f.cookiePass) return BYPASS
   if (f.method !== 'GET' && f.method !== 'HEAD') return METHOD
   // "A cache MUST NOT evaluate conditional header fields that only apply to an origin server"
   // (§4.3.2): such requests go to the origin as they are.

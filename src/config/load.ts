@@ -8,8 +8,17 @@ import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { parseRoutes } from './routes.ts'
+import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
 import { BYTE_UNITS, TIME_UNITS, durationText, quantity } from './units.ts'
+
+/** What a TTL table must look like. */
+export const TTLS_EXPECTED = 'a mapping of status codes ("200", "404") or "any" to durations, such as {"200": "10m", "any": "30s"}'
+
+/** A TTL table as a file would state it: durations as text. */
+export function ttlsText (table: TtlTable): Record<string, string> {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, durationText(v)]))
+}
 
 function expected (spec: OptionSpec): string {
   const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]` : ''
@@ -24,6 +33,7 @@ function expected (spec: OptionSpec): string {
     case 'list': return 'a list of strings'
     case 'count': return `a whole number${range} or "auto"`
     case 'routes': return 'a list of routes'
+    case 'ttls': return TTLS_EXPECTED
     default: return 'text'
   }
 }
@@ -77,6 +87,9 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
       return raw
     case 'routes':
       return parseRoutes(raw, source, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number)
+    case 'ttls':
+      return parseTtlTable(raw, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number,
+        (key, v) => { throw new ConfigError(`${key} (${source})`, v, TTLS_EXPECTED) }, spec.key)
     case 'count': {
       if (raw === 'auto') return Math.min(availableParallelism(), spec.max ?? Infinity)
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
@@ -162,6 +175,7 @@ export const REDACTED = '<redacted>'
 function shown (spec: OptionSpec, v: unknown): unknown {
   if (spec.secret === true) return REDACTED
   if (spec.type === 'duration') return durationText(v as number)
+  if (spec.type === 'ttls') return ttlsText(v as TtlTable)
   if (spec.type === 'url' && typeof v === 'string') return redactUrl(v)
   return v
 }

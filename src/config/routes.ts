@@ -2,6 +2,7 @@
 // own cache settings. Validated strictly, like every other option.
 
 import { ConfigError } from '../errors.ts'
+import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 
 /** Cache settings of one route. */
 export interface RouteCache {
@@ -13,6 +14,30 @@ export interface RouteCache {
   ignoreQuery: boolean | string[]
   /** sort query parameters in the cache key, so ?a=1&b=2 and ?b=2&a=1 share an entry */
   sortQuery: boolean
+  /** the route's cache.ignoreClientNoCache; undefined follows the global option */
+  ignoreClientNoCache?: boolean
+  /** the route's cache.requestCookies; undefined follows the global option */
+  requestCookies?: 'store' | 'pass'
+  /** the route's cache.overrideTtl; undefined follows the global option */
+  overrideTtl?: TtlTable
+  /** the route's cache.minTtl; undefined follows the global option */
+  minTtl?: TtlTable
+  /** the route's cache.maxTtl; undefined follows the global option */
+  maxTtl?: TtlTable
+}
+
+/** The global options a route may set for itself. */
+export type RouteOverridable = Pick<Required<RouteCache>, 'ignoreClientNoCache' | 'requestCookies' | 'overrideTtl' | 'minTtl' | 'maxTtl'>
+
+/** A route's cache settings with the global options it does not set filled in. */
+export function routeSettings (global: RouteOverridable, route: RouteCache): RouteOverridable {
+  return {
+    ignoreClientNoCache: route.ignoreClientNoCache ?? global.ignoreClientNoCache,
+    requestCookies: route.requestCookies ?? global.requestCookies,
+    overrideTtl: route.overrideTtl ?? global.overrideTtl,
+    minTtl: route.minTtl ?? global.minTtl,
+    maxTtl: route.maxTtl ?? global.maxTtl
+  }
 }
 
 /** One route. */
@@ -27,7 +52,7 @@ export interface Route {
 }
 
 const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache'])
-const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery'])
+const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery', 'ignoreClientNoCache', 'requestCookies', 'overrideTtl', 'minTtl', 'maxTtl'])
 
 /** Validates the raw `routes` value (a YAML/JSON list, or JSON text from env/flags). */
 export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown, key: string) => number): Route[] {
@@ -56,7 +81,7 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
       origin = u.origin
     }
     const c = (o.cache ?? {}) as Record<string, unknown>
-    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(where(i, 'cache'), o.cache, 'a mapping with enabled, defaultTtl, ignoreQuery, sortQuery')
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(where(i, 'cache'), o.cache, `a mapping with ${[...CACHE_KEYS].join(', ')}`)
     for (const k of Object.keys(c)) if (!CACHE_KEYS.has(k)) throw new ConfigError(where(i, `cache.${k}`), c[k], `one of ${[...CACHE_KEYS].join(', ')}`)
     const bool = (k: string, dflt: boolean): boolean => {
       const v = c[k] ?? dflt
@@ -67,6 +92,11 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
     if (typeof iq !== 'boolean' && !(Array.isArray(iq) && iq.every(p => typeof p === 'string' && p !== ''))) {
       throw new ConfigError(where(i, 'cache.ignoreQuery'), iq, 'true, false or a list of query parameter names')
     }
+    const rc = c.requestCookies
+    if (rc !== undefined && rc !== 'store' && rc !== 'pass') throw new ConfigError(where(i, 'cache.requestCookies'), rc, '"store" or "pass"')
+    const ttls = (k: string): { [k: string]: TtlTable } => c[k] === undefined
+      ? {}
+      : { [k]: parseTtlTable(c[k], (v, key) => seconds(v, key), (key, v) => { throw new ConfigError(`${key} (${source})`, v, 'a mapping of status codes ("200", "404") or "any" to durations') }, `routes[${i}].cache.${k}`) }
     return {
       ...(o.host === undefined ? {} : { host: (o.host as string).toLowerCase() }),
       prefix,
@@ -75,7 +105,12 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
         enabled: bool('enabled', true),
         defaultTtl: c.defaultTtl === undefined ? 0 : seconds(c.defaultTtl, `routes[${i}].cache.defaultTtl`),
         ignoreQuery: iq as boolean | string[],
-        sortQuery: bool('sortQuery', false)
+        sortQuery: bool('sortQuery', false),
+        ...(c.ignoreClientNoCache === undefined ? {} : { ignoreClientNoCache: bool('ignoreClientNoCache', false) }),
+        ...(rc === undefined ? {} : { requestCookies: rc }),
+        ...ttls('overrideTtl'),
+        ...ttls('minTtl'),
+        ...ttls('maxTtl')
       }
     }
   })

@@ -9,6 +9,8 @@ import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
 import { withDefaultTtl, select304, contentLocationIsTarget } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
+import { applyTtlRules } from '../cache/overrides.ts'
+import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
 import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
@@ -162,12 +164,14 @@ class Forward implements ExchangeEvents {
     this.#headers = headers
     const entry = this.#entry
     // A POST response may be stored for later GETs (RFC 9110 §9.3.3), so it is planned too.
-    const post = ctx.method === 'POST' && rt.cache !== undefined && ctx.route.route.cache.enabled
+    const post = ctx.method === 'POST' && this.#plan.fwd === 'method'
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
     if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
-    const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
+    const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined), headers, status,
+      routeSettings(rt.config.cache, ctx.route.route.cache), rt.entryOptions, eff.target !== undefined, now)
+    const cc = ttl.cc
     const plan = planResponse({
       method: ctx.method,
       fill: this.#plan.fill || post,
@@ -237,7 +241,7 @@ class Forward implements ExchangeEvents {
       fwdStatus: this.#plan.fwd === 'stale' || this.#plan.fwd === 'request' ? status : undefined,
       stored: writer !== undefined,
       key: rt.config.debug ? ctx.key : undefined,
-      detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : undefined
+      detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : ttl.detail
     })
     const client = this.#writeHead(statusMessage, status >= 200 && status < 300)
     return { client, writer: writer ?? share }

@@ -47,7 +47,7 @@ function rec (cc: string, extra: Headers = {}): StoredRecord {
 /** Request facts: an anonymous GET the cache handles, with collapsing on and no Range fill. */
 function req (over: Partial<Omit<RequestFacts, 'reqCC'>> & { cc?: string } = {}): RequestFacts {
   const { cc, ...rest } = over
-  return { method: 'GET', cacheable: true, reqCC: parseCacheControl(cc, 'ignore'), pragma: false, authorization: false, originConditional: false, range: false, collapse: true, rangeFill: false, ...rest }
+  return { method: 'GET', cacheable: true, cookiePass: false, reqCC: parseCacheControl(cc, 'ignore'), pragma: false, authorization: false, originConditional: false, range: false, collapse: true, rangeFill: false, ...rest }
 }
 
 const FRESH = rec('max-age=60')
@@ -68,6 +68,8 @@ t.test('planRequest (RFC 9111 §4, §4.3.2, §5.2.1; RFC 5861 §3)', async t => 
     { name: 'a route the cache does not handle → forward fwd=bypass, never filling', f: req({ cacheable: false }), entry: FRESH, want: fwd('bypass', false, false, false) },
     { name: 'a POST on a route the cache does not handle → forward fwd=bypass (bypass is decided first)', f: req({ cacheable: false, method: 'POST' }), want: fwd('bypass', false, false, false) },
     { name: 'a POST → forward fwd=method, never filling', f: req({ method: 'POST' }), entry: FRESH, want: fwd('method', false, false, false) },
+    { name: 'a request with Cookie on a route that passes them → forward fwd=bypass, even with a fresh entry', f: req({ cookiePass: true }), entry: FRESH, now: T0 + 30 * S, want: fwd('bypass', false, false, false) },
+    { name: 'a POST with Cookie on a route that passes them → forward fwd=bypass (not stored for GETs)', f: req({ cookiePass: true, method: 'POST' }), want: fwd('bypass', false, false, false) },
     { name: 'a DELETE with nothing stored → forward fwd=method', f: req({ method: 'DELETE' }), want: fwd('method', false, false, false) },
     { name: 'If-Match → forward to the origin as-is, never filling (§4.3.2)', f: req({ originConditional: true }), entry: FRESH, want: fwd('request', false, false, false) },
     { name: 'If-Unmodified-Since with nothing stored → forward as-is, not collapsed', f: req({ originConditional: true }), want: fwd('request', false, false, false) },
