@@ -1,0 +1,93 @@
+// The operator's controls over real sockets, globally and per route: client no-cache ignored,
+// requests with cookies passed, TTLs replaced, raised or lowered by status.
+
+import t from 'tap'
+import { setup, get, dateAt } from './harness.ts'
+
+t.test('ignoreClientNoCache: reloads are answered from the cache', async t => {
+  const { origin, proxy } = await setup(t, (_req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end('page')
+  }, { 'cache.ignoreClientNoCache': true })
+  await get(`${proxy.url}/p`)
+  for (let i = 0; i < 5; i++) {
+    const r = await get(`${proxy.url}/p`, { headers: { 'cache-control': 'no-cache' } })
+    t.match(r.cs, /^freshgate; hit/, `reload ${i} with Cache-Control: no-cache is a hit`)
+  }
+  t.match((await get(`${proxy.url}/p`, { headers: { pragma: 'no-cache' } })).cs, /^freshgate; hit/, 'Pragma: no-cache too')
+  t.equal(origin.count('/p'), 1)
+})
+
+t.test('ignoreClientNoCache is off by default, and a route may turn it on for itself', async t => {
+  const { origin, proxy } = await setup(t, (_req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end('page')
+  }, { routes: [{ prefix: '/static/', cache: { ignoreClientNoCache: true } }] })
+  await get(`${proxy.url}/p`)
+  await get(`${proxy.url}/static/p`)
+  t.equal((await get(`${proxy.url}/p`, { headers: { 'cache-control': 'no-cache' } })).cs, 'freshgate; fwd=request; fwd-status=200; stored')
+  t.match((await get(`${proxy.url}/static/p`, { headers: { 'cache-control': 'no-cache' } })).cs, /^freshgate; hit/)
+  t.equal(origin.count('/p'), 2)
+  t.equal(origin.count('/static/p'), 1)
+})
+
+t.test('requestCookies: pass sends requests with Cookie to the origin, without the cache', async t => {
+  const { origin, proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end(`for ${req.headers.cookie ?? 'anyone'}`)
+  }, { 'cache.requestCookies': 'pass' })
+  t.equal((await get(`${proxy.url}/a`)).body, 'for anyone')
+  const c = await get(`${proxy.url}/a`, { headers: { cookie: 'user=1' } })
+  t.equal(c.body, 'for user=1', 'the stored anonymous answer is not used')
+  t.equal(c.cs, 'freshgate; fwd=bypass')
+  t.equal((await get(`${proxy.url}/b`, { headers: { cookie: 'user=1' } })).cs, 'freshgate; fwd=bypass')
+  const b = await get(`${proxy.url}/b`)
+  t.equal(b.cs, 'freshgate; fwd=uri-miss; stored', 'the cookie request stored nothing')
+  t.match((await get(`${proxy.url}/a`)).cs, /^freshgate; hit/, 'requests without Cookie still use the cache')
+  t.equal(origin.count('/a'), 2)
+  t.equal(origin.count('/b'), 2)
+})
+
+t.test('requestCookies: a route may pass cookies while the default stores', async t => {
+  const { origin, proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end(req.url)
+  }, { routes: [{ prefix: '/account/', cache: { requestCookies: 'pass' } }] })
+  await get(`${proxy.url}/home`, { headers: { cookie: 'a=1' } })
+  t.match((await get(`${proxy.url}/home`, { headers: { cookie: 'a=1' } })).cs, /^freshgate; hit/)
+  await get(`${proxy.url}/account/me`, { headers: { cookie: 'a=1' } })
+  t.equal((await get(`${proxy.url}/account/me`, { headers: { cookie: 'a=1' } })).cs, 'freshgate; fwd=bypass')
+  t.equal(origin.count('/home'), 1)
+  t.equal(origin.count('/account/me'), 2)
+})
+
+t.test('overrideTtl by status: named in Cache-Status, and the entry lives as long as it says', async t => {
+  const { origin, proxy, clock } = await setup(t, (req, res, _b, clock) => {
+    const status = req.url === '/missing' ? 404 : 200
+    res.writeHead(status, { 'cache-control': 'max-age=5', date: dateAt(clock) })
+    res.end(req.url)
+  }, { 'cache.overrideTtl': '{"200": "10m", "any": "30s"}' })
+  t.equal((await get(`${proxy.url}/ok`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-override')
+  t.equal((await get(`${proxy.url}/missing`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-override')
+  clock.advance(20)
+  t.equal((await get(`${proxy.url}/ok`)).cs, 'freshgate; hit; ttl=580', 'the 200 lives ten minutes, not five seconds')
+  t.equal((await get(`${proxy.url}/missing`)).cs, 'freshgate; hit; ttl=10', 'the 404 lives 30 seconds')
+  clock.advance(20)
+  t.match((await get(`${proxy.url}/missing`)).cs, /fwd=stale/, 'and no longer')
+  t.equal(origin.count('/ok'), 1)
+  t.equal(origin.count('/missing'), 2)
+})
+
+t.test('minTtl and maxTtl clamp the origin\'s lifetime; a route overrides the global table', async t => {
+  const { proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': req.url!.endsWith('long') ? 'max-age=86400' : 'max-age=5', date: dateAt(clock) })
+    res.end('x')
+  }, { 'cache.minTtl': '{"any": "1m"}', 'cache.maxTtl': '{"200": "1h"}', routes: [{ prefix: '/r/', cache: { minTtl: {}, maxTtl: { 200: '2m' } } }] })
+  t.equal((await get(`${proxy.url}/short`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-min')
+  t.equal((await get(`${proxy.url}/long`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-max')
+  t.equal((await get(`${proxy.url}/r/short`)).cs, 'freshgate; fwd=uri-miss; stored', 'the route sets no minimum')
+  t.equal((await get(`${proxy.url}/r/long`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-max')
+  t.equal((await get(`${proxy.url}/short`)).cs, 'freshgate; hit; ttl=60')
+  t.equal((await get(`${proxy.url}/long`)).cs, 'freshgate; hit; ttl=3600')
+  t.equal((await get(`${proxy.url}/r/long`)).cs, 'freshgate; hit; ttl=120')
+})
