@@ -19,6 +19,12 @@ t.test('valid routes are normalised', async t => {
   t.equal(fromJson.routes[0]!.prefix, '/x/', 'JSON text from the environment')
 })
 
+t.test('the global controls may be set per route; unset ones follow the global option', async t => {
+  const c = loadConfig({ flags: { origin, routes: [{ prefix: '/a/', cache: { ignoreClientNoCache: true, requestCookies: 'pass', overrideTtl: { 200: '10m' }, minTtl: { any: 5 }, maxTtl: {} } }, { prefix: '/b/' }] } })
+  t.same(c.routes[0]!.cache, { enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false, ignoreClientNoCache: true, requestCookies: 'pass', overrideTtl: { 200: 600_000 }, minTtl: { any: 5000 }, maxTtl: {} })
+  t.same(c.routes[1]!.cache, { enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false }, 'nothing set: the global options apply')
+})
+
 const bad: Array<[string, unknown, RegExp]> = [
   ['not a list', { a: 1 }, /^routes \(--routes\): got .*, expected a list of routes$/],
   ['an unknown route key', [{ pathprefix: '/' }], /^routes\[0\]\.pathprefix \(--routes\): got "\/", expected one of host, prefix, origin, cache$/],
@@ -29,7 +35,12 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['a non-boolean enabled', [{ cache: { enabled: 'yes' } }], /^routes\[0\]\.cache\.enabled \(--routes\): got "yes", expected true or false$/],
   ['a bad defaultTtl', [{ cache: { defaultTtl: 'soon' } }], /^routes\[0\]\.cache\.defaultTtl \(--routes\): got "soon", expected a duration/],
   ['a bad ignoreQuery', [{ cache: { ignoreQuery: 'utm' } }], /^routes\[0\]\.cache\.ignoreQuery \(--routes\): got "utm", expected true, false or a list/],
-  ['invalid JSON text', '[{', /^routes \(--routes\): got "\[\{", expected a JSON list of routes$/]
+  ['invalid JSON text', '[{', /^routes \(--routes\): got "\[\{", expected a JSON list of routes$/],
+  ['a bad requestCookies', [{ cache: { requestCookies: 'strip' } }], /^routes\[0\]\.cache\.requestCookies \(--routes\): got "strip", expected "store" or "pass"$/],
+  ['a non-boolean ignoreClientNoCache', [{ cache: { ignoreClientNoCache: 1 } }], /^routes\[0\]\.cache\.ignoreClientNoCache \(--routes\): got 1, expected true or false$/],
+  ['a TTL table keyed by a class', [{ cache: { overrideTtl: { '2xx': '1m' } } }], /^routes\[0\]\.cache\.overrideTtl\.2xx \(--routes\): got "1m", expected a mapping of status codes/],
+  ['a TTL table with a bad duration', [{ cache: { maxTtl: { 200: 'soon' } } }], /^routes\[0\]\.cache\.maxTtl\.200 \(--routes\): got "soon", expected a duration/],
+  ['a TTL table that is a list', [{ cache: { minTtl: [1] } }], /^routes\[0\]\.cache\.minTtl \(--routes\): got \[1\], expected a mapping of status codes/]
 ]
 for (const [name, routes, message] of bad) {
   t.test(`when routes has ${name} → should refuse it`, async t => {
