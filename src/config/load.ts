@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
-import { parseRoutes } from './routes.ts'
+import { parseRoutes, TOKEN } from './routes.ts'
 import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
 import { BYTE_UNITS, TIME_UNITS, durationText, quantity } from './units.ts'
@@ -250,6 +250,10 @@ export function loadConfig (sources: ConfigSources): Config {
   }
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.port && config.admin.host === config.host) {
     throw new ConfigError('admin.port', config.admin.port, `a port other than the proxy's (${config.port})`)
+  }
+  for (const k of ['keyHeaders', 'keyCookies'] as const) {
+    const bad = config.cache[k].find(n => !TOKEN.test(n))
+    if (bad !== undefined) throw new ConfigError(`cache.${k}`, bad, k === 'keyHeaders' ? 'request field names' : 'cookie names')
   }
   for (const a of config.purge.allow) {
     const [addr, bits, extra] = a.split('/')

@@ -10,7 +10,7 @@ export interface RouteCache {
   enabled: boolean
   /** freshness in ms given to responses that carry no explicit freshness or validator-based heuristic; 0 = off */
   defaultTtl: number
-  /** drop the query from the cache key (true), or drop only the named parameters */
+  /** drop the query from the cache key (true), or drop only the named parameters (exact names or globs such as "utm_*") */
   ignoreQuery: boolean | string[]
   /** sort query parameters in the cache key, so ?a=1&b=2 and ?b=2&a=1 share an entry */
   sortQuery: boolean
@@ -24,10 +24,14 @@ export interface RouteCache {
   minTtl?: TtlTable
   /** the route's cache.maxTtl; undefined follows the global option */
   maxTtl?: TtlTable
+  /** the route's cache.keyHeaders; undefined follows the global option */
+  keyHeaders?: string[]
+  /** the route's cache.keyCookies; undefined follows the global option */
+  keyCookies?: string[]
 }
 
 /** The global options a route may set for itself. */
-export type RouteOverridable = Pick<Required<RouteCache>, 'ignoreClientNoCache' | 'requestCookies' | 'overrideTtl' | 'minTtl' | 'maxTtl'>
+export type RouteOverridable = Pick<Required<RouteCache>, 'ignoreClientNoCache' | 'requestCookies' | 'overrideTtl' | 'minTtl' | 'maxTtl' | 'keyHeaders' | 'keyCookies'>
 
 /** A route's cache settings with the global options it does not set filled in. */
 export function routeSettings (global: RouteOverridable, route: RouteCache): RouteOverridable {
@@ -36,7 +40,9 @@ export function routeSettings (global: RouteOverridable, route: RouteCache): Rou
     requestCookies: route.requestCookies ?? global.requestCookies,
     overrideTtl: route.overrideTtl ?? global.overrideTtl,
     minTtl: route.minTtl ?? global.minTtl,
-    maxTtl: route.maxTtl ?? global.maxTtl
+    maxTtl: route.maxTtl ?? global.maxTtl,
+    keyHeaders: route.keyHeaders ?? global.keyHeaders,
+    keyCookies: route.keyCookies ?? global.keyCookies
   }
 }
 
@@ -51,8 +57,11 @@ export interface Route {
   cache: RouteCache
 }
 
+/** A field or cookie name (RFC 9110 §5.1 token). */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
 const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache'])
-const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery', 'ignoreClientNoCache', 'requestCookies', 'overrideTtl', 'minTtl', 'maxTtl'])
+const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery', 'ignoreClientNoCache', 'requestCookies', 'overrideTtl', 'minTtl', 'maxTtl', 'keyHeaders', 'keyCookies'])
 
 /** Validates the raw `routes` value (a YAML/JSON list, or JSON text from env/flags). */
 export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown, key: string) => number): Route[] {
@@ -90,7 +99,13 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
     }
     const iq = c.ignoreQuery ?? false
     if (typeof iq !== 'boolean' && !(Array.isArray(iq) && iq.every(p => typeof p === 'string' && p !== ''))) {
-      throw new ConfigError(where(i, 'cache.ignoreQuery'), iq, 'true, false or a list of query parameter names')
+      throw new ConfigError(where(i, 'cache.ignoreQuery'), iq, 'true, false or a list of query parameter names or globs ("utm_*")')
+    }
+    const names = (k: string, what: string): { [k: string]: string[] } => {
+      const v = c[k]
+      if (v === undefined) return {}
+      if (!Array.isArray(v) || !v.every(n => typeof n === 'string' && TOKEN.test(n))) throw new ConfigError(where(i, `cache.${k}`), v, `a list of ${what}`)
+      return { [k]: v.map(n => (n as string).toLowerCase()) }
     }
     const rc = c.requestCookies
     if (rc !== undefined && rc !== 'store' && rc !== 'pass') throw new ConfigError(where(i, 'cache.requestCookies'), rc, '"store" or "pass"')
@@ -110,7 +125,9 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
         ...(rc === undefined ? {} : { requestCookies: rc }),
         ...ttls('overrideTtl'),
         ...ttls('minTtl'),
-        ...ttls('maxTtl')
+        ...ttls('maxTtl'),
+        ...names('keyHeaders', 'request field names'),
+        ...names('keyCookies', 'cookie names')
       }
     }
   })

@@ -58,7 +58,7 @@ const MiB = 1024 * 1024
 /** All options. Order is the order of --help and the README reference. */
 export const SCHEMA: readonly OptionSpec[] = [
   { key: 'origin', type: 'url', flag: 'origin', doc: 'Origin server URL requests are forwarded to, e.g. http://127.0.0.1:3000 (required unless every request matches a route with its own origin)' },
-  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl}}], first match wins; JSON text from flags/env' },
+  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl, keyHeaders, keyCookies}}], first match wins; JSON text from flags/env' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
   { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
@@ -81,6 +81,8 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.overrideTtl', type: 'ttls', flag: 'override-ttl', default: {}, doc: 'Freshness lifetime by status replacing the origin\'s, e.g. {"200": "10m", "404": "30s", "any": "1m"} (per route too)' },
   { key: 'cache.minTtl', type: 'ttls', flag: 'min-ttl', default: {}, doc: 'Shortest freshness lifetime by status; shorter ones are raised to it (per route too)' },
   { key: 'cache.maxTtl', type: 'ttls', flag: 'max-ttl', default: {}, doc: 'Longest freshness lifetime by status; longer ones are lowered to it (per route too)' },
+  { key: 'cache.keyHeaders', type: 'list', flag: 'key-headers', default: [], doc: 'Request fields whose values also select the stored response, as if every response had Vary on them (per route too)' },
+  { key: 'cache.keyCookies', type: 'list', flag: 'key-cookies', default: [], doc: 'Request cookies (names, case-insensitive) whose values also select the stored response (per route too)' },
   { key: 'cache.rangeFill', type: 'boolean', flag: 'range-fill', default: true, doc: 'On a Range miss, also fetch the whole response in the background to fill the cache (if it fits the entry limit)' },
   { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
   { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
@@ -149,6 +151,8 @@ export interface Config {
     overrideTtl: TtlTable
     minTtl: TtlTable
     maxTtl: TtlTable
+    keyHeaders: string[]
+    keyCookies: string[]
     rangeFill: boolean
     targets: string[]
     stripTargets: string[]

@@ -13,7 +13,7 @@ import { applyTtlRules } from '../cache/overrides.ts'
 import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
-import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
+import { varyFields, keyFields, secondaryKey, keyFor } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
@@ -169,8 +169,9 @@ class Forward implements ExchangeEvents {
     if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
+    const settings = routeSettings(rt.config.cache, ctx.route.route.cache)
     const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined), headers, status,
-      routeSettings(rt.config.cache, ctx.route.route.cache), rt.entryOptions, eff.target !== undefined, now)
+      settings, rt.entryOptions, eff.target !== undefined, now)
     const cc = ttl.cc
     const plan = planResponse({
       method: ctx.method,
@@ -207,7 +208,7 @@ class Forward implements ExchangeEvents {
       this.#generation = rt.cache!.generation(ctx.key)
     }
     if (plan.kind === 'store') {
-      const fields = varyFields(headers.vary)
+      const fields = keyFields(varyFields(headers.vary), settings.keyHeaders, settings.keyCookies)
       const cl = headers['content-length']
       writer = rt.cache!.put(buildRecord({
         key: ctx.key,

@@ -40,6 +40,8 @@ const bad: Array<[string, unknown, RegExp]> = [
   ['a non-boolean ignoreClientNoCache', [{ cache: { ignoreClientNoCache: 1 } }], /^routes\[0\]\.cache\.ignoreClientNoCache \(--routes\): got 1, expected true or false$/],
   ['a TTL table keyed by a class', [{ cache: { overrideTtl: { '2xx': '1m' } } }], /^routes\[0\]\.cache\.overrideTtl\.2xx \(--routes\): got "1m", expected a mapping of status codes/],
   ['a TTL table with a bad duration', [{ cache: { maxTtl: { 200: 'soon' } } }], /^routes\[0\]\.cache\.maxTtl\.200 \(--routes\): got "soon", expected a duration/],
+  ['keyHeaders that are not field names', [{ cache: { keyHeaders: ['x device'] } }], /^routes\[0\]\.cache\.keyHeaders \(--routes\): got \["x device"\], expected a list of request field names$/],
+  ['keyCookies that are not a list', [{ cache: { keyCookies: 'lang' } }], /^routes\[0\]\.cache\.keyCookies \(--routes\): got "lang", expected a list of cookie names$/],
   ['a TTL table that is a list', [{ cache: { minTtl: [1] } }], /^routes\[0\]\.cache\.minTtl \(--routes\): got \[1\], expected a mapping of status codes/]
 ]
 for (const [name, routes, message] of bad) {
@@ -49,6 +51,11 @@ for (const [name, routes, message] of bad) {
     t.match(err?.message, message)
   })
 }
+
+t.test('global key fields must be names', async t => {
+  t.match(refusal(() => loadConfig({ flags: { origin, 'cache.keyHeaders': 'x-ok, bad name' } }))?.message, /^cache\.keyHeaders: got "bad name", expected request field names$/)
+  t.match(refusal(() => loadConfig({ flags: { origin, 'cache.keyCookies': 'a=b' } }))?.message, /^cache\.keyCookies: got "a=b", expected cookie names$/)
+})
 
 t.test('a route without origin needs a top-level origin', async t => {
   const err = refusal(() => loadConfig({ flags: { routes: [{ prefix: '/a/', origin: 'http://127.0.0.1:1' }, { prefix: '/b/' }] } }))

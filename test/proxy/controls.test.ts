@@ -91,3 +91,34 @@ t.test('minTtl and maxTtl clamp the origin\'s lifetime; a route overrides the gl
   t.equal((await get(`${proxy.url}/long`)).cs, 'freshgate; hit; ttl=3600')
   t.equal((await get(`${proxy.url}/r/long`)).cs, 'freshgate; hit; ttl=120')
 })
+
+t.test('keyHeaders and keyCookies select stored responses like Vary; a purge of the URL removes them all', async t => {
+  const { origin, proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end(`${req.headers['x-device'] ?? '-'} ${req.headers.cookie ?? '-'}`)
+  }, { 'cache.keyHeaders': 'X-Device', 'cache.keyCookies': 'Lang', 'purge.method': true })
+  const m = await get(`${proxy.url}/p`, { headers: { 'x-device': 'mobile', cookie: 'lang=fr; track=1' } })
+  t.equal(m.body, 'mobile lang=fr; track=1')
+  const d = await get(`${proxy.url}/p`, { headers: { 'x-device': 'desktop', cookie: 'lang=fr' } })
+  t.equal(d.cs, 'freshgate; fwd=vary-miss; stored', 'another device is another variant')
+  const m2 = await get(`${proxy.url}/p`, { headers: { 'x-device': 'mobile', cookie: 'track=2; lang=fr' } })
+  t.match(m2.cs, /^freshgate; hit/, 'the same device and language, other cookies: a hit')
+  t.equal(m2.body, 'mobile lang=fr; track=1')
+  t.equal((await get(`${proxy.url}/p`, { headers: { 'x-device': 'mobile', cookie: 'lang=de' } })).cs, 'freshgate; fwd=vary-miss; stored', 'another language is another variant')
+  t.equal(origin.count('/p'), 3)
+  const purged = await get(`${proxy.url}/p`, { method: 'PURGE' })
+  t.equal(JSON.parse(purged.body).purged, 3, 'PURGE of the URL removes every variant')
+})
+
+t.test('a route\'s keyHeaders replace the global ones; ignoreQuery drops parameters by glob', async t => {
+  const { origin, proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end(req.url)
+  }, { 'cache.keyHeaders': 'x-device', routes: [{ prefix: '/shop/', cache: { keyHeaders: [], ignoreQuery: ['utm_*', 'fbclid'] } }] })
+  await get(`${proxy.url}/shop/item?id=1&utm_source=mail`, { headers: { 'x-device': 'a' } })
+  const r = await get(`${proxy.url}/shop/item?fbclid=z&id=1&utm_campaign=x`, { headers: { 'x-device': 'b' } })
+  t.match(r.cs, /^freshgate; hit/, 'tracking parameters and the device do not matter on this route')
+  t.equal(r.body, '/shop/item?id=1&utm_source=mail')
+  t.equal((await get(`${proxy.url}/shop/item?id=2`)).cs, 'freshgate; fwd=uri-miss; stored', 'other parameters still do')
+  t.equal(origin.count(), 2)
+})
