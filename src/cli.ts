@@ -47,6 +47,7 @@ function typeText (spec: OptionSpec): string {
     case 'count': return 'integer|auto'
     case 'routes': return 'JSON'
     case 'ttls': return 'JSON'
+    case 'fields': return 'JSON'
     default: return spec.type
   }
 }

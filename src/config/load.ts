@@ -8,6 +8,7 @@ import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { parseRoutes, TOKEN } from './routes.ts'
+import { parseFieldMap, parseFieldList, FIELD_MAP } from './headers.ts'
 import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
 import { BYTE_UNITS, TIME_UNITS, durationText, quantity } from './units.ts'
@@ -34,6 +35,7 @@ function expected (spec: OptionSpec): string {
     case 'count': return `a whole number${range} or "auto"`
     case 'routes': return 'a list of routes'
     case 'ttls': return TTLS_EXPECTED
+    case 'fields': return FIELD_MAP
     default: return 'text'
   }
 }
@@ -87,6 +89,8 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
       return raw
     case 'routes':
       return parseRoutes(raw, source, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number)
+    case 'fields':
+      return parseFieldMap(raw, spec.key, ` (${source})`)
     case 'ttls':
       return parseTtlTable(raw, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number,
         (key, v) => { throw new ConfigError(`${key} (${source})`, v, TTLS_EXPECTED) }, spec.key)
@@ -251,6 +255,7 @@ export function loadConfig (sources: ConfigSources): Config {
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.port && config.admin.host === config.host) {
     throw new ConfigError('admin.port', config.admin.port, `a port other than the proxy's (${config.port})`)
   }
+  for (const d of ['request', 'response'] as const) parseFieldList(config.headers[d].remove, `headers.${d}.remove`)
   for (const k of ['keyHeaders', 'keyCookies'] as const) {
     const bad = config.cache[k].find(n => !TOKEN.test(n))
     if (bad !== undefined) throw new ConfigError(`cache.${k}`, bad, k === 'keyHeaders' ? 'request field names' : 'cookie names')

@@ -13,6 +13,7 @@ export function defaultText (s: OptionSpec): string {
   if (s.type === 'duration') return durationText(s.default as number)
   if (s.type === 'bytes') return bytesText(s.default as number)
   if (s.type === 'ttls') return JSON.stringify(ttlsText(s.default as TtlTable))
+  if (s.type === 'fields') return JSON.stringify(s.default)
   if (Array.isArray(s.default)) return s.default.length === 0 ? '[]' : s.default.join(', ')
   return String(s.default)
 }

@@ -3,6 +3,7 @@
 
 import { ConfigError } from '../errors.ts'
 import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
+import { parseHeaderRules, type HeaderRules } from './headers.ts'
 
 /** Cache settings of one route. */
 export interface RouteCache {
@@ -55,12 +56,14 @@ export interface Route {
   /** origin URL (scheme://host:port); undefined uses the top-level origin */
   origin?: string
   cache: RouteCache
+  /** header rewriting for this route, applied after the global rules */
+  headers?: HeaderRules
 }
 
 /** A field or cookie name (RFC 9110 §5.1 token). */
 export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
-const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache'])
+const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache', 'headers'])
 const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery', 'ignoreClientNoCache', 'requestCookies', 'overrideTtl', 'minTtl', 'maxTtl', 'keyHeaders', 'keyCookies'])
 
 /** Validates the raw `routes` value (a YAML/JSON list, or JSON text from env/flags). */
@@ -72,7 +75,7 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
   }
   if (!Array.isArray(list)) throw new ConfigError(`routes (${source})`, raw, 'a list of routes')
   return list.map((r: unknown, i): Route => {
-    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new ConfigError(where(i), r, 'a mapping with host, prefix, origin, cache')
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new ConfigError(where(i), r, 'a mapping with host, prefix, origin, cache, headers')
     const o = r as Record<string, unknown>
     for (const k of Object.keys(o)) if (!ROUTE_KEYS.has(k)) throw new ConfigError(where(i, k), o[k], `one of ${[...ROUTE_KEYS].join(', ')}`)
     if (o.host !== undefined && (typeof o.host !== 'string' || !/^(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(o.host))) {
@@ -116,6 +119,7 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
       ...(o.host === undefined ? {} : { host: (o.host as string).toLowerCase() }),
       prefix,
       ...(origin === undefined ? {} : { origin }),
+      ...(o.headers === undefined ? {} : { headers: parseHeaderRules(o.headers, `routes[${i}].headers`, ` (${source})`) }),
       cache: {
         enabled: bool('enabled', true),
         defaultTtl: c.defaultTtl === undefined ? 0 : seconds(c.defaultTtl, `routes[${i}].cache.defaultTtl`),

@@ -25,6 +25,8 @@ export type OptionType =
   | 'count'
   /** the routes list (see src/config/routes.ts) */
   | 'routes'
+  /** a mapping of field names to values; JSON text from flags and environment */
+  | 'fields'
   /** TTLs by status code: a mapping of "200", "404"… or "any" to a duration; JSON text from flags and environment */
   | 'ttls'
 
@@ -52,13 +54,14 @@ export interface OptionSpec {
 
 import type { Route } from './routes.ts'
 import type { TtlTable } from '../cache/overrides.ts'
+import type { HeaderRules } from './headers.ts'
 
 const MiB = 1024 * 1024
 
 /** All options. Order is the order of --help and the README reference. */
 export const SCHEMA: readonly OptionSpec[] = [
   { key: 'origin', type: 'url', flag: 'origin', doc: 'Origin server URL requests are forwarded to, e.g. http://127.0.0.1:3000 (required unless every request matches a route with its own origin)' },
-  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl, keyHeaders, keyCookies}}], first match wins; JSON text from flags/env' },
+  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl, keyHeaders, keyCookies}, headers: {request, response}}], first match wins; JSON text from flags/env' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
   { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
@@ -86,6 +89,13 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.rangeFill', type: 'boolean', flag: 'range-fill', default: true, doc: 'On a Range miss, also fetch the whole response in the background to fill the cache (if it fits the entry limit)' },
   { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
   { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
+
+  { key: 'headers.request.set', type: 'fields', flag: 'request-header-set', default: {}, doc: 'Fields set (replacing any the client sent) on requests to the origin, e.g. {"x-env": "prod"} (per route too)' },
+  { key: 'headers.request.add', type: 'fields', flag: 'request-header-add', default: {}, doc: 'Field values added to requests to the origin (per route too)' },
+  { key: 'headers.request.remove', type: 'list', flag: 'request-header-remove', default: [], doc: 'Fields removed from requests to the origin (per route too)' },
+  { key: 'headers.response.set', type: 'fields', flag: 'response-header-set', default: {}, doc: 'Fields set (replacing the origin\'s) on every response to clients, stored or not (per route too)' },
+  { key: 'headers.response.add', type: 'fields', flag: 'response-header-add', default: {}, doc: 'Field values added to every response to clients (per route too)' },
+  { key: 'headers.response.remove', type: 'list', flag: 'response-header-remove', default: [], doc: 'Fields removed from every response to clients (per route too)' },
 
   { key: 'tags.headers', type: 'list', flag: 'tag-headers', default: ['surrogate-key', 'cache-tag'], doc: 'Response fields carrying surrogate keys (space- or comma-separated tags) for purges by tag' },
   { key: 'tags.strip', type: 'boolean', flag: 'strip-tags', default: true, doc: 'Remove the tag fields before responses reach clients' },
@@ -157,6 +167,8 @@ export interface Config {
     targets: string[]
     stripTargets: string[]
   }
+  /** header rewriting (src/config/headers.ts); a route's rules apply after these */
+  headers: HeaderRules
   tags: { headers: string[], strip: boolean }
   purge: { method: boolean, allow: string[], soft: boolean }
   admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }

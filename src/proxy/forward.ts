@@ -24,6 +24,7 @@ import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
+import { rewriteFields, rulesFor } from './rewrite.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -67,6 +68,8 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   out['x-forwarded-proto'] = ctx.preq.scheme
   out['x-forwarded-host'] = ctx.preq.authority
   out.via = appendMember(drop.has('via') ? undefined : src.via, `${ctx.preq.httpVersion} ${rt.config.cacheName}`)
+  // The operator's rules last, so they may also set or remove Via and X-Forwarded-*.
+  rewriteFields(out, rulesFor(rt.config.headers, ctx.route.route.headers, 'request'))
   return out
 }
 

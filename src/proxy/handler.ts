@@ -19,6 +19,7 @@ import { Router } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
 import { serveStored, serveShared, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
+import { rewriteResponses, rulesFor } from './rewrite.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
 import { BufferBudget } from './exchange.ts'
 import type { ProxyRequest } from './request.ts'
@@ -161,6 +162,7 @@ export class ProxyHandler {
     const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config.routes))
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
+    rewriteResponses(res, rulesFor(rt.config.headers, route.route.headers, 'response'))
     if (routeSettings(rt.config.cache, route.route.cache).ignoreClientNoCache) ({ reqCC: ctx.reqCC, pragma: ctx.pragma } = clientDirectives(ctx.reqCC, ctx.pragma, true))
     try {
       if (preq.method === 'PURGE') {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { coerce, loadConfig, readConfigFile, TTLS_EXPECTED } from '../../src/config/load.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from '../../src/config/schema.ts'
+import { FIELD_MAP } from '../../src/config/headers.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { tempFiles } from '../support.ts'
 
@@ -111,7 +112,8 @@ const ACCEPTED: Array<[key: string, raw: unknown, want: unknown, why: string]> =
   ['cache.requestCookies', 'pass', 'pass', 'an enum member'],
   ['cache.overrideTtl', { 200: '10m', 404: 30, any: '1m' }, { 200: 600_000, 404: 30_000, any: 60_000 }, 'statuses and "any" to durations'],
   ['cache.minTtl', '{"200": "5s"}', { 200: 5000 }, 'JSON text, as from flags and the environment'],
-  ['cache.maxTtl', {}, {}, 'an empty table']
+  ['cache.maxTtl', {}, {}, 'an empty table'],
+  ['headers.response.set', { 'X-Served-By': 'edge' }, { 'x-served-by': 'edge' }, 'names lowercased']
 ]
 
 /** Values each option type refuses: [key, raw value, expectation named in the message, why]. */
@@ -178,7 +180,8 @@ const REFUSED: Array<[key: string, raw: unknown, expectation: string, why: strin
   ['routes', 5, 'a list of routes', 'a number'],
   ['cache.overrideTtl', '{', TTLS_EXPECTED, 'text that is not JSON'],
   ['cache.overrideTtl', ['10m'], TTLS_EXPECTED, 'a list'],
-  ['cache.requestCookies', 'strip', 'one of "store", "pass"', 'not a member']
+  ['cache.requestCookies', 'strip', 'one of "store", "pass"', 'not a member'],
+  ['headers.request.set', '{', FIELD_MAP, 'text that is not JSON']
 ]
 
 t.test('coerce: accepted values', async t => {
@@ -244,9 +247,10 @@ function envSample (s: OptionSpec): [raw: string, want: unknown] {
     case 'duration': { const n = (d as number) * 2 + 500; return [`${n}ms`, n] }
     case 'enum': { const v = s.values!.find(v => v !== d)!; return [v, v] }
     // Valid both as field names and as addresses, so it fits every list option.
-    case 'list': return ['10.0.0.1, FE80::1', ['10.0.0.1', 'fe80::1']]
+    case 'list': return /^(cache\.key|headers\.)/.test(s.key) ? ['X-A, x-b', ['x-a', 'x-b']] : ['10.0.0.1, FE80::1', ['10.0.0.1', 'fe80::1']]
     case 'routes': return ['[{"prefix":"/from-env"}]', [{ prefix: '/from-env' }]]
     case 'ttls': return ['{"200": "10m"}', { 200: 600_000 }]
+    case 'fields': return ['{"X-Env": "prod"}', { 'x-env': 'prod' }]
     default: throw new Error(`no environment sample for type ${s.type}: add one here`)
   }
 }

@@ -27,7 +27,7 @@ t.test('the global controls may be set per route; unset ones follow the global o
 
 const bad: Array<[string, unknown, RegExp]> = [
   ['not a list', { a: 1 }, /^routes \(--routes\): got .*, expected a list of routes$/],
-  ['an unknown route key', [{ pathprefix: '/' }], /^routes\[0\]\.pathprefix \(--routes\): got "\/", expected one of host, prefix, origin, cache$/],
+  ['an unknown route key', [{ pathprefix: '/' }], /^routes\[0\]\.pathprefix \(--routes\): got "\/", expected one of host, prefix, origin, cache, headers$/],
   ['a prefix without a slash', [{ prefix: 'api' }], /^routes\[0\]\.prefix \(--routes\): got "api", expected a path prefix starting with "\/"$/],
   ['a host with a path', [{ host: 'a.example/x' }], /^routes\[0\]\.host \(--routes\): got "a\.example\/x", expected a host name/],
   ['an origin with a path', [{ origin: 'http://a/b' }], /^routes\[0\]\.origin \(--routes\): got "http:\/\/a\/b", expected an http/],
