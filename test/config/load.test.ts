@@ -246,7 +246,7 @@ function envSample (s: OptionSpec): [raw: string, want: unknown] {
     case 'bytes': { const n = Math.min((d as number) * 2 || 1024, s.max ?? Infinity); return [`${n / 1024}KiB`, n] }
     case 'duration': { const n = (d as number) * 2 + 500; return [`${n}ms`, n] }
     case 'enum': { const v = s.values!.find(v => v !== d)!; return [v, v] }
-    // Valid both as field names and as addresses, so it fits every list option.
+    // Field names for the key and header options; elsewhere valid both as field names and as addresses.
     case 'list': return /^(cache\.key|headers\.)/.test(s.key) ? ['X-A, x-b', ['x-a', 'x-b']] : ['10.0.0.1, FE80::1', ['10.0.0.1', 'fe80::1']]
     case 'routes': return ['[{"prefix":"/from-env"}]', [{ prefix: '/from-env' }]]
     case 'ttls': return ['{"200": "10m"}', { 200: 600_000 }]

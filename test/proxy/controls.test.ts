@@ -3,6 +3,7 @@
 
 import t from 'tap'
 import { setup, get, dateAt } from './harness.ts'
+import { loadConfig } from '../../src/config/load.ts'
 
 t.test('ignoreClientNoCache: reloads are answered from the cache', async t => {
   const { origin, proxy } = await setup(t, (_req, res, _b, clock) => {
@@ -121,4 +122,21 @@ t.test('a route\'s keyHeaders replace the global ones; ignoreQuery drops paramet
   t.equal(r.body, '/shop/item?id=1&utm_source=mail')
   t.equal((await get(`${proxy.url}/shop/item?id=2`)).cs, 'freshgate; fwd=uri-miss; stored', 'other parameters still do')
   t.equal(origin.count(), 2)
+})
+
+t.test('the controls follow a reload (SIGHUP) for new requests', async t => {
+  const { origin, proxy } = await setup(t, (req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=5', date: dateAt(clock), 'x-internal': '1' })
+    res.end(req.url)
+  })
+  t.equal((await get(`${proxy.url}/a`)).cs, 'freshgate; fwd=uri-miss; stored')
+  await proxy.fg.handler.reconfigure(loadConfig({
+    flags: { origin: origin.url, port: 0, host: '127.0.0.1', 'admin.port': 0, 'cache.requestCookies': 'pass', 'cache.overrideTtl': { any: '1h' }, 'cache.ignoreClientNoCache': true, 'headers.response.remove': 'x-internal' }
+  }))
+  t.equal((await get(`${proxy.url}/a`, { headers: { cookie: 'u=1' } })).cs, 'freshgate; fwd=bypass', 'requestCookies')
+  t.equal((await get(`${proxy.url}/b`)).cs, 'freshgate; fwd=uri-miss; stored; detail=ttl-override', 'overrideTtl')
+  const a = await get(`${proxy.url}/a`, { headers: { 'cache-control': 'no-cache' } })
+  t.match(a.cs, /^freshgate; hit/, 'ignoreClientNoCache')
+  t.equal(a.headers['x-internal'], undefined, 'headers.response.remove')
+  t.equal(origin.count(), 3)
 })
