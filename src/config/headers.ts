@@ -3,6 +3,7 @@
 // line breaks, and the message framing (RFC 9112 §6) and hop-by-hop fields are out of reach.
 
 import { ConfigError } from '../errors.ts'
+import { isToken } from '../http/fields.ts'
 import { HOP_BY_HOP } from '../http/hop-by-hop.ts'
 
 /** One direction's rules, applied in this order: remove, set, add. */
@@ -32,7 +33,6 @@ export const NO_FIELD_RULES: FieldRules = Object.freeze({ remove: Object.freeze(
  */
 export const UNTOUCHABLE: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'content-length', 'host'])
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** A field value: visible characters, spaces and tabs, no CR, LF or NUL (RFC 9110 §5.5). */
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 
@@ -43,7 +43,7 @@ const WHAT = 'a field name (token) that is not Content-Length, Transfer-Encoding
 
 /** Validates a field name for `key` (`where` follows the key in messages: the source); returns it lowercased. */
 export function ruleName (name: unknown, key: string, where = ''): string {
-  if (typeof name !== 'string' || !TOKEN.test(name) || UNTOUCHABLE.has(name.toLowerCase())) throw new ConfigError(key + where, name, WHAT)
+  if (typeof name !== 'string' || !isToken(name) || UNTOUCHABLE.has(name.toLowerCase())) throw new ConfigError(key + where, name, WHAT)
   return name.toLowerCase()
 }
 

@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
-import { parseRoutes, TOKEN } from './routes.ts'
+import { parseRoutes } from './routes.ts'
+import { isToken } from '../http/fields.ts'
 import { parseFieldMap, parseFieldList, FIELD_MAP } from './headers.ts'
 import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
@@ -257,7 +258,7 @@ export function loadConfig (sources: ConfigSources): Config {
   }
   for (const d of ['request', 'response'] as const) parseFieldList(config.headers[d].remove, `headers.${d}.remove`)
   for (const k of ['keyHeaders', 'keyCookies'] as const) {
-    const bad = config.cache[k].find(n => !TOKEN.test(n))
+    const bad = config.cache[k].find(n => !isToken(n))
     if (bad !== undefined) throw new ConfigError(`cache.${k}`, bad, k === 'keyHeaders' ? 'request field names' : 'cookie names')
   }
   for (const a of config.purge.allow) {

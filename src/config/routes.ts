@@ -2,6 +2,7 @@
 // own cache settings. Validated strictly, like every other option.
 
 import { ConfigError } from '../errors.ts'
+import { isToken } from '../http/fields.ts'
 import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { parseHeaderRules, type HeaderRules } from './headers.ts'
 
@@ -60,9 +61,6 @@ export interface Route {
   headers?: HeaderRules
 }
 
-/** A field or cookie name (RFC 9110 §5.1 token). */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-
 const ROUTE_KEYS = new Set(['host', 'prefix', 'origin', 'cache', 'headers'])
 const CACHE_KEYS = new Set(['enabled', 'defaultTtl', 'ignoreQuery', 'sortQuery', 'ignoreClientNoCache', 'requestCookies', 'overrideTtl', 'minTtl', 'maxTtl', 'keyHeaders', 'keyCookies'])
 
@@ -107,7 +105,7 @@ export function parseRoutes (raw: unknown, source: string, seconds: (v: unknown,
     const names = (k: string, what: string): { [k: string]: string[] } => {
       const v = c[k]
       if (v === undefined) return {}
-      if (!Array.isArray(v) || !v.every(n => typeof n === 'string' && TOKEN.test(n))) throw new ConfigError(where(i, `cache.${k}`), v, `a list of ${what}`)
+      if (!Array.isArray(v) || !v.every(n => typeof n === 'string' && isToken(n))) throw new ConfigError(where(i, `cache.${k}`), v, `a list of ${what}`)
       return { [k]: v.map(n => (n as string).toLowerCase()) }
     }
     const rc = c.requestCookies
