@@ -114,3 +114,20 @@ t.test('setCookie default: the stored copy never carries Set-Cookie', async t =>
   t.equal(b.headers['set-cookie'], undefined)
   t.equal(origin.count(), 1)
 })
+
+t.test('an interim 103 before the final response is never stored: hits serve the final 200', async t => {
+  const { origin, proxy } = await setup(t, (_req, res, _b, clock) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style', 'cache-control': 'max-age=600' })
+    res.writeHead(200, { 'cache-control': 'max-age=60', date: dateAt(clock) })
+    res.end('final')
+  })
+  const a = await get(`${proxy.url}/hints`)
+  t.equal(a.status, 200)
+  t.equal(a.body, 'final')
+  t.equal(a.cs, 'freshgate; fwd=uri-miss; stored')
+  const b = await get(`${proxy.url}/hints`)
+  t.equal(b.status, 200)
+  t.equal(b.body, 'final')
+  t.equal(b.cs, 'freshgate; hit; ttl=60', 'the stored response is the final one, with its own freshness')
+  t.equal(origin.count('/hints'), 1)
+})
