@@ -162,8 +162,9 @@ export class ProxyHandler {
     const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config.routes))
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
+    // The operator's rules: response header rewriting, and reloads answered from the cache.
     rewriteResponses(res, rulesFor(rt.config.headers, route.route.headers, 'response'))
-    if (routeSettings(rt.config.cache, route.route.cache).ignoreClientNoCache) ({ reqCC: ctx.reqCC, pragma: ctx.pragma } = clientDirectives(ctx.reqCC, ctx.pragma, true))
+    if (routeSettings(rt.config.cache, route.route.cache).ignoreClientNoCache) Object.assign(ctx, clientDirectives(ctx.reqCC, ctx.pragma, true))
     try {
       if (preq.method === 'PURGE') {
         this.#purge(ctx).catch(err => this.#crash(ctx, err))
