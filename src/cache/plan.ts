@@ -142,7 +142,7 @@ export function planFailure (code: ErrorCode, entry: StoredRecord | undefined, r
 export interface ResponseFacts {
   /** the method sent upstream */
   method: string
-  /** the plan allowed storing */
+  /** the plan allowed storing (a fill, a revalidation, or a POST that may name its own URI) */
   fill: boolean
   status: number
   headers: Headers
