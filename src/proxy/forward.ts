@@ -171,10 +171,8 @@ class Forward implements ExchangeEvents {
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
     if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
-    const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const settings = routeSettings(rt.config.cache, ctx.route.route.cache)
-    const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined), headers, status,
-      settings, rt.entryOptions, eff.target !== undefined, now)
+    const { eff, ttl } = this.#directives(headers, status, now)
     const cc = ttl.cc
     const plan = planResponse({
       method: ctx.method,
@@ -251,6 +249,20 @@ class Forward implements ExchangeEvents {
     return { client, writer: writer ?? share }
   }
 
+  /**
+   * The directives a response is stored and freshened with: the targeted field or Cache-Control,
+   * then the route's default TTL and the operator's TTL rules (cache/overrides.ts).
+   */
+  #directives (headers: Headers, status: number, now: number): { eff: ReturnType<typeof effectiveDirectives>, ttl: ReturnType<typeof applyTtlRules> } {
+    const rt = this.#rt
+    const route = this.#ctx.route.route
+    const eff = effectiveDirectives(headers, rt.config.cache.targets)
+    const targeted = eff.target !== undefined
+    const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, route.cache.defaultTtl, targeted), headers, status,
+      routeSettings(rt.config.cache, route.cache), rt.entryOptions, targeted, now)
+    return { eff, ttl }
+  }
+
   /** A writer that keeps a small error response whole for the waiters (at most SHARE_MAX bytes). */
   #share (status: number, statusMessage: string, headers: Headers, at: number): BodyWriter {
     const chunks: Buffer[] = []
@@ -324,7 +336,8 @@ class Forward implements ExchangeEvents {
       await rt.cache!.remove(ctx.key, [entry.id])
       return
     }
-    const { cc, target } = effectiveDirectives(h, rt.config.cache.targets)
+    // The same directives a GET response gets, so a HEAD does not undo the operator's TTLs.
+    const { eff: { target }, ttl: { cc } } = this.#directives(h, 200, now)
     const update = storedHeaders(h, cc, rt.entryOptions, now)
     await rt.cache!.update([freshen(entry, update, h.age, cc, target, { requestTime: this.#requestTime, responseTime: now }, rt.entryOptions)])
   }

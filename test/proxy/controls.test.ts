@@ -140,3 +140,18 @@ t.test('the controls follow a reload (SIGHUP) for new requests', async t => {
   t.equal(a.headers['x-internal'], undefined, 'headers.response.remove')
   t.equal(origin.count(), 3)
 })
+
+t.test('a HEAD that freshens a stored GET keeps the operator\'s TTL (RFC 9111 §4.3.5)', async t => {
+  const { origin, proxy, clock } = await setup(t, (_req, res, _b, clock) => {
+    res.writeHead(200, { 'cache-control': 'max-age=5', etag: '"v"', date: dateAt(clock) })
+    res.end('body')
+  }, { 'cache.overrideTtl': { 200: '1m' } })
+  await get(`${proxy.url}/h`)
+  clock.advance(70)
+  // Stale: the HEAD goes to the origin and freshens the stored GET with its fields.
+  const h = await get(`${proxy.url}/h`, { method: 'HEAD' })
+  t.equal(h.status, 200)
+  clock.advance(30)
+  t.equal((await get(`${proxy.url}/h`)).cs, 'freshgate; hit; ttl=30', 'a minute from the HEAD, not five seconds')
+  t.equal(origin.count('/h'), 2)
+})
