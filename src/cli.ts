@@ -46,6 +46,8 @@ function typeText (spec: OptionSpec): string {
     case 'enum': return spec.values!.join('|')
     case 'count': return 'integer|auto'
     case 'routes': return 'JSON'
+    case 'ttls': return 'JSON'
+    case 'fields': return 'JSON'
     default: return spec.type
   }
 }

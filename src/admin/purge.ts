@@ -1,8 +1,10 @@
-// POST /purge: what a purge asks for (by URL, prefix or tags; soft or hard), validated strictly,
-// and carrying it out against the cache. URLs are keyed by the proxy's own key function.
+// POST /purge: what a purge asks for (by URL, prefix, path pattern or tags; soft or hard),
+// validated strictly, and carrying it out against the cache. URLs are keyed by the proxy's own key
+// function; a pattern runs in a worker thread with a deadline, like a Varnish ban bounded in time.
 
+import { Worker } from 'node:worker_threads'
 import type { Config } from '../config/schema.ts'
-import type { HttpCache } from '../cache/cache.ts'
+import { pathOf, type HttpCache } from '../cache/cache.ts'
 import { keyFor, primaryKey } from '../cache/key.ts'
 import { AdminRefusal } from './refusal.ts'
 
@@ -28,8 +30,36 @@ export type PurgeRequest =
   | { kind: 'urls', keys: string[], paths: string[], soft: boolean | undefined }
   | { kind: 'prefix', prefix: string, soft: boolean | undefined }
   | { kind: 'tags', tags: string[], soft: boolean | undefined }
+  /** a regular expression on the path and query of every stored URL, any host */
+  | { kind: 'pattern', pattern: string, soft: boolean | undefined }
 
-const PURGE_FIELDS = new Set(['urls', 'prefix', 'tags', 'soft'])
+const PURGE_FIELDS = new Set(['urls', 'prefix', 'pattern', 'tags', 'soft'])
+
+/** Longest pattern accepted. */
+export const MAX_PATTERN_LENGTH = 256
+
+/** Longest a pattern may take to match every stored path before the purge is refused, ms. */
+export const PATTERN_DEADLINE_MS = 1000
+
+/** Most stored URLs a pattern is matched against. */
+export const MAX_PATTERN_KEYS = 100_000
+
+/**
+ * Validates a purge pattern: a JavaScript regular expression of at most MAX_PATTERN_LENGTH
+ * characters, without backreferences (which no engine matches in bounded time). Other slow
+ * patterns are stopped by the deadline when they run.
+ */
+export function parsePattern (p: unknown): string {
+  if (typeof p !== 'string' || p === '') throw new AdminRefusal(400, `"pattern" must be a non-empty regular expression, got ${JSON.stringify(p)}`)
+  if (p.length > MAX_PATTERN_LENGTH) throw new AdminRefusal(400, `"pattern" is ${p.length} characters long; at most ${MAX_PATTERN_LENGTH} are accepted`)
+  if (/\\[1-9]|\\k</.test(p)) throw new AdminRefusal(400, `"pattern" must not use backreferences (\\1, \\k<name>), got ${JSON.stringify(p)}`)
+  try {
+    void new RegExp(p)
+  } catch (err) {
+    throw new AdminRefusal(400, `"pattern" is not a valid regular expression: ${(err as Error).message}`)
+  }
+  return p
+}
 
 /** Validates a POST /purge body; throws a 400 Refusal naming what is wrong. */
 export function parsePurge (text: string, config: Config): PurgeRequest {
@@ -40,16 +70,17 @@ export function parsePurge (text: string, config: Config): PurgeRequest {
     throw new AdminRefusal(400, `body is not valid JSON: ${(err as Error).message}`)
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new AdminRefusal(400, 'body must be a JSON object with one of "urls", "prefix" or "tags"')
+    throw new AdminRefusal(400, 'body must be a JSON object with one of "urls", "prefix", "pattern" or "tags"')
   }
   const o = body as Record<string, unknown>
   for (const k of Object.keys(o)) {
-    if (!PURGE_FIELDS.has(k)) throw new AdminRefusal(400, `unknown field ${JSON.stringify(k)}: expected "urls", "prefix" or "tags", and optionally "soft"`)
+    if (!PURGE_FIELDS.has(k)) throw new AdminRefusal(400, `unknown field ${JSON.stringify(k)}: expected "urls", "prefix", "pattern" or "tags", and optionally "soft"`)
   }
   if (o.soft !== undefined && typeof o.soft !== 'boolean') throw new AdminRefusal(400, `"soft" must be true or false, got ${JSON.stringify(o.soft)}`)
   const soft = o.soft
-  const given = ['urls', 'prefix', 'tags'].filter(k => o[k] !== undefined)
-  if (given.length !== 1) throw new AdminRefusal(400, `exactly one of "urls", "prefix" or "tags" is required, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
+  const given = ['urls', 'prefix', 'pattern', 'tags'].filter(k => o[k] !== undefined)
+  if (given.length !== 1) throw new AdminRefusal(400, `exactly one of "urls", "prefix", "pattern" or "tags" is required, got ${given.length === 0 ? 'none' : given.join(' and ')}`)
+  if (o.pattern !== undefined) return { kind: 'pattern', pattern: parsePattern(o.pattern), soft }
   if (o.urls !== undefined) {
     if (!Array.isArray(o.urls) || o.urls.length === 0) throw new AdminRefusal(400, '"urls" must be a non-empty array of absolute http(s) URLs or paths starting with "/"')
     const keys: string[] = []
@@ -82,8 +113,44 @@ export async function runPurge (cache: HttpCache | undefined, p: PurgeRequest, s
   if (cache === undefined) return 0
   if (p.kind === 'prefix') return await cache.purgePrefix(p.prefix, soft, now)
   if (p.kind === 'tags') return await cache.purgeTags(p.tags, soft, now)
+  if (p.kind === 'pattern') {
+    const keys = await cache.store.keys(MAX_PATTERN_KEYS)
+    const hits = await matchWithDeadline(p.pattern, keys.map(pathOf), PATTERN_DEADLINE_MS)
+    let n = 0
+    for (const i of hits) n += await cache.purge(keys[i]!, soft, now)
+    return n
+  }
   let n = 0
   for (const k of p.keys) n += await cache.purge(k, soft, now)
   for (const path of p.paths) n += await cache.purgePath(path, soft, now)
   return n
+}
+
+/** The matcher run in the worker: the indexes of the paths the pattern matches. */
+const MATCHER = `
+const { parentPort, workerData } = require('node:worker_threads')
+const re = new RegExp(workerData.pattern)
+const hits = []
+workerData.paths.forEach((p, i) => { if (re.test(p)) hits.push(i) })
+parentPort.postMessage(hits)
+`
+
+/**
+ * Matches a pattern against paths in a worker thread, which is terminated at the deadline: a
+ * backtracking pattern can take exponential time, and the main thread serves traffic. Refuses
+ * (400) a pattern that does not finish in time; nothing is purged then.
+ */
+export async function matchWithDeadline (pattern: string, paths: readonly string[], deadlineMs: number): Promise<number[]> {
+  if (paths.length === 0) return []
+  const worker = new Worker(MATCHER, { eval: true, workerData: { pattern, paths }, resourceLimits: { maxOldGenerationSizeMb: 64 } })
+  try {
+    return await new Promise<number[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new AdminRefusal(400, `"pattern" did not finish matching ${paths.length} stored URLs within ${deadlineMs}ms; nothing was purged (simplify the pattern)`)), deadlineMs)
+      worker.once('message', (hits: number[]) => { clearTimeout(timer); resolve(hits) })
+      worker.once('error', err => { clearTimeout(timer); reject(err) })
+      worker.once('exit', code => { clearTimeout(timer); reject(new Error(`pattern worker exited with code ${code}`)) })
+    })
+  } finally {
+    await worker.terminate()
+  }
 }

@@ -19,7 +19,7 @@ export interface EntryOptions extends PolicyOptions, KeepOptions {
   via: string
 }
 
-/** Fields never copied into a stored response, beyond the hop-by-hop ones (RFC 9111 §3.1). */
+/** Fields never copied into a stored response, beyond the hop-by-hop ones (RFC 9111 §3.1); Set-Cookie too unless `setCookie: store`. */
 const NOT_STORED = new Set(['age', 'set-cookie'])
 
 /** Fields a 304 from the origin does not overwrite in the stored response (RFC 9111 §3.2). */
@@ -40,7 +40,8 @@ export function fields304 (hasETag: boolean): readonly string[] {
 /**
  * Copies response headers for storage: without hop-by-hop fields (§3.1), fields named by
  * private= or no-cache= (§5.2.2.7, §5.2.2.4: stored without them rather than revalidated),
- * Set-Cookie (never served to another client), Age (recomputed) and targeted fields meant for us.
+ * Set-Cookie (never served to another client, unless the operator chose `setCookie: store`), Age
+ * (recomputed) and targeted fields meant for us.
  * Adds Date when the origin sent none, and replaces an invalid or repeated one, with the time of
  * receipt (RFC 9110 §6.6.1: "MAY replace that value with the time that response was received"),
  * so age and freshness count from receipt rather than making the response stale.
@@ -51,7 +52,8 @@ export function storedHeaders (src: Headers, cc: CacheControl, opts: EntryOption
   const out: Headers = {}
   for (const name in src) {
     const v = src[name]
-    if (v === undefined || drop.has(name) || NOT_STORED.has(name) || opts.stripFields.includes(name)) continue
+    if (v === undefined || drop.has(name) || opts.stripFields.includes(name)) continue
+    if (NOT_STORED.has(name) && !(name === 'set-cookie' && opts.setCookie === 'store')) continue
     if (cc.privateFields?.includes(name) === true || cc.noCacheFields?.includes(name) === true) continue
     out[name] = v
   }

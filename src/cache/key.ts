@@ -27,13 +27,41 @@ export function keyFor (u: { scheme: string, authority: string, target: string }
   return primaryKey(u.scheme, u.authority, keyPath(u.target, i === -1 ? DEFAULT_CACHE : routes[i]!.cache))
 }
 
-/** The path used in the cache key: query removed, filtered or sorted as the route says. */
+/**
+ * True when a query parameter name is one of `patterns`: an exact name, or a glob where `*`
+ * stands for any run of characters (`utm_*`).
+ */
+export function paramMatches (name: string, patterns: readonly string[]): boolean {
+  for (const p of patterns) {
+    if (!p.includes('*')) {
+      if (p === name) return true
+      continue
+    }
+    const parts = p.split('*')
+    const first = parts[0]!
+    const last = parts[parts.length - 1]!
+    if (!name.startsWith(first) || !name.endsWith(last) || name.length < first.length + last.length) continue
+    let at = first.length
+    const end = name.length - last.length
+    let ok = true
+    for (const mid of parts.slice(1, -1)) {
+      const i = name.indexOf(mid, at)
+      if (i === -1 || i + mid.length > end) { ok = false; break }
+      at = i + mid.length
+    }
+    if (ok) return true
+  }
+  return false
+}
+
+/** The path used in the cache key: query removed, filtered (names or globs) or sorted as the route says. */
 export function keyPath (path: string, cache: RouteCache): string {
   const q = path.indexOf('?')
   if (q === -1 || (cache.ignoreQuery === false && !cache.sortQuery)) return path
   if (cache.ignoreQuery === true) return path.slice(0, q)
-  const params = new URLSearchParams(path.slice(q + 1))
-  if (Array.isArray(cache.ignoreQuery)) for (const p of cache.ignoreQuery) params.delete(p)
+  let params = new URLSearchParams(path.slice(q + 1))
+  const drop = cache.ignoreQuery
+  if (Array.isArray(drop)) params = new URLSearchParams([...params].filter(([name]) => !paramMatches(name, drop)))
   if (cache.sortQuery) params.sort()
   const rest = params.toString()
   return rest === '' ? path.slice(0, q) : `${path.slice(0, q)}?${rest}`
@@ -95,11 +123,39 @@ export function normalizeVaryValue (field: string, value: string | string[] | un
   return normalizeWhitespace(joined)
 }
 
-/** The secondary key: the normalised values of the Vary fields, in field order. '' when Vary is empty. */
+/** The prefix of a secondary-key field that stands for one request cookie (cache.keyCookies). */
+export const COOKIE_FIELD = 'cookie:'
+
+/**
+ * The fields a stored response is selected by: its Vary fields plus the operator's key headers
+ * and cookies (cache.keyHeaders, cache.keyCookies), so responses that differ by them are kept as
+ * variants of one URL and a purge of the URL removes them all. `Vary: *` stays `*`.
+ */
+export function keyFields (vary: readonly string[], keyHeaders: readonly string[], keyCookies: readonly string[]): string[] {
+  if (vary[0] === '*' || (keyHeaders.length === 0 && keyCookies.length === 0)) return [...vary]
+  return [...new Set([...vary, ...keyHeaders, ...keyCookies.map(c => COOKIE_FIELD + c)])].sort()
+}
+
+/** The value of one cookie in a Cookie field (RFC 6265 §5.4: "; "-separated pairs), names case-insensitive; undefined when absent. */
+export function cookieValue (cookie: string | string[] | undefined, name: string): string | undefined {
+  if (cookie === undefined) return undefined
+  for (const line of Array.isArray(cookie) ? cookie : [cookie]) {
+    for (const pair of line.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq !== -1 && pair.slice(0, eq).trim().toLowerCase() === name) return pair.slice(eq + 1).trim()
+    }
+  }
+  return undefined
+}
+
+/** The secondary key: the normalised values of the Vary fields (and key cookies), in field order. '' when Vary is empty. */
 export function secondaryKey (fields: readonly string[], headers: Record<string, string | string[] | undefined>): string {
   if (fields.length === 0) return ''
   let key = ''
-  for (const f of fields) key += f + '=' + normalizeVaryValue(f, headers[f]) + '\n'
+  for (const f of fields) {
+    const v = f.startsWith(COOKIE_FIELD) ? cookieValue(headers.cookie, f.slice(COOKIE_FIELD.length)) : headers[f]
+    key += f + '=' + normalizeVaryValue(f, v) + '\n'
+  }
   return key
 }
 

@@ -32,6 +32,8 @@ export interface RequestFacts {
   method: string
   /** the cache handles this request's route (enabled, and a store exists) */
   cacheable: boolean
+  /** the request carries Cookie and its route passes such requests (cache.requestCookies: pass) */
+  cookiePass: boolean
   reqCC: CacheControl
   /** Pragma: no-cache without Cache-Control (§5.4) */
   pragma: boolean
@@ -81,6 +83,9 @@ const SERVE = Object.freeze({ kind: 'serve' as const })
  */
 export function planRequest (f: RequestFacts, found: { entry: StoredRecord | undefined, hasVariants: boolean }, now: number): RequestPlan {
   if (!f.cacheable) return BYPASS
+  // The operator's choice (Varnish's builtin): a request with cookies is the user's own, never the
+  // cache's. RFC 9111 lets a shared cache use it; README "Standards" lists this as opt-in.
+  if (f.cookiePass) return BYPASS
   if (f.method !== 'GET' && f.method !== 'HEAD') return METHOD
   // "A cache MUST NOT evaluate conditional header fields that only apply to an origin server"
   // (§4.3.2): such requests go to the origin as they are.
@@ -113,7 +118,7 @@ function forward (fwd: Forward, validate: boolean, fill: boolean, collapse: bool
   return { kind: 'forward', fwd, validate, fill, collapse, backgroundFill: false }
 }
 
-/** What to do when the origin could not be reached, or answered with an error, for a stored entry. */
+/** What to do when the origin could not be reached (refused, reset, timed out) for a stored entry. */
 export type FailurePlan =
   /** serve the stale entry (RFC 5861 §4 stale-if-error, or the operator's grace) */
   | { kind: 'serve-stale' }
@@ -121,7 +126,8 @@ export type FailurePlan =
   | { kind: 'fail', code: ErrorCode }
 
 /**
- * Plans the answer to an upstream failure: stale-if-error when allowed, else the error — a 504
+ * Plans the answer to an upstream failure: stale-if-error or the operator's grace (RFC 9111
+ * §4.2.4: a cache disconnected from the origin may serve stale) when allowed, else the error — a 504
  * FG_REVALIDATION_FAILED when the stale entry must not be served unvalidated (RFC 9111 §4.3.3,
  * §5.2.2.2).
  */
@@ -136,7 +142,7 @@ export function planFailure (code: ErrorCode, entry: StoredRecord | undefined, r
 export interface ResponseFacts {
   /** the method sent upstream */
   method: string
-  /** the plan allowed storing */
+  /** the plan allowed storing (a fill, a revalidation, or a POST that may name its own URI) */
   fill: boolean
   status: number
   headers: Headers
@@ -151,8 +157,8 @@ export interface ResponseFacts {
   authorization: boolean
   /** largest storable body */
   maxEntrySize: number
-  /** the operator's stale-if-error grace applied to 5xx answers, ms */
-  graceMs: number
+  /** the response's Content-Location names the target URI (a POST response may be stored, RFC 9110 §9.3.3) */
+  contentLocationIsTarget: boolean
 }
 
 /** What to do with an upstream response. */
@@ -173,9 +179,10 @@ const PASS: ResponsePlan = Object.freeze({ kind: 'pass', reason: undefined, unca
  * https://www.rfc-editor.org/rfc/rfc9111#section-3
  */
 export function planResponse (x: ResponseFacts, opts: PolicyOptions, now: number): ResponsePlan {
-  // RFC 5861 §4: "stale-if-error ... when an error is encountered" includes these statuses; the
-  // operator's grace covers them only as configured. A HEAD revalidation falls back the same way.
-  if (x.entry !== undefined && x.status >= 500 && x.status <= 504 && staleIfErrorAllowed(x.entry, x.reqCC, x.pragma, x.graceMs, now)) return { kind: 'serve-stale' }
+  // RFC 5861 §4: "stale-if-error ... when an error is encountered" includes these statuses. The
+  // operator's grace is for an origin that cannot be reached (planFailure): an origin that answers
+  // 5xx is serving stale only where stale-if-error allows it. A HEAD revalidation falls back the same way.
+  if (x.entry !== undefined && x.status >= 500 && x.status <= 504 && staleIfErrorAllowed(x.entry, x.reqCC, x.pragma, 0, now)) return { kind: 'serve-stale' }
   if (!x.fill) return PASS
   if (x.status === 304 && x.entry !== undefined) return { kind: 'fold' }
   let reason = notStorableReason({
@@ -186,7 +193,8 @@ export function planResponse (x: ResponseFacts, opts: PolicyOptions, now: number
     reqCC: x.reqCC,
     reqHasAuthorization: x.authorization,
     targeted: x.targeted,
-    responseTime: now
+    responseTime: now,
+    contentLocationIsTarget: x.contentLocationIsTarget
   }, opts)
   if (reason === undefined) {
     const cl = x.headers['content-length']

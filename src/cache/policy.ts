@@ -50,8 +50,12 @@ export interface PolicyOptions {
   heuristicFraction: number
   /** cap on heuristic freshness, ms */
   heuristicMaxAge: number
-  /** what to do with responses carrying Set-Cookie */
-  setCookie: 'unless-public' | 'strip' | 'never'
+  /**
+   * what to do with responses carrying Set-Cookie: store only public/s-maxage ones without the
+   * field (unless-public), store any without it (strip), never store them (never), or store them
+   * with the field and replay it to every client (store: dangerous, an explicit operator choice)
+   */
+  setCookie: 'unless-public' | 'strip' | 'never' | 'store'
 }
 
 /** What storable() needs to know about the exchange. */
@@ -68,6 +72,8 @@ export interface StorableInput {
   targeted: boolean
   /** when the response arrived, ms; stands in for a missing Date (RFC 9111 §4.2.1) */
   responseTime?: number
+  /** the response's Content-Location names the request's target URI (see contentLocationIsTarget) */
+  contentLocationIsTarget?: boolean
 }
 
 /**
@@ -77,9 +83,13 @@ export interface StorableInput {
  */
 export function notStorableReason (x: StorableInput, opts: PolicyOptions): NotStoredReason | undefined {
   const { resCC, reqCC } = x
-  // "the request method is understood by the cache" — freshgate stores GET responses only.
-  if (x.method !== 'GET') return 'method'
+  const explicit = resCC.sMaxAge !== undefined || resCC.maxAge !== undefined || (!x.targeted && x.resHeaders.expires !== undefined)
+  // "the request method is understood by the cache" — GET, and POST where RFC 9110 §9.3.3 makes
+  // the response reusable: "only ... when they include explicit freshness information and a
+  // Content-Location header field that has the same value as the POST's target URI".
+  if (x.method !== 'GET' && !(x.method === 'POST' && x.contentLocationIsTarget === true && explicit)) return 'method'
   // "the response status code is final"; 206 and 304 are never stored as complete responses here.
+  // Interim (1xx) responses are forwarded, never stored.
   if (x.status < 200 || x.status === 206 || x.status === 304) return 'status'
   // "if ... the must-understand cache directive is present: the cache understands the response status code"
   if (resCC.mustUnderstand && !UNDERSTOOD_STATUSES.has(x.status)) return 'status'
@@ -105,7 +115,6 @@ export function notStorableReason (x: StorableInput, opts: PolicyOptions): NotSt
   // a max-age response directive; an s-maxage response directive; a status code that is defined as
   // heuristically cacheable". freshgate also requires that the response can ever be used: fresh
   // for some time, or revalidatable; a response with neither would be stored only to be discarded.
-  const explicit = resCC.sMaxAge !== undefined || resCC.maxAge !== undefined || (!x.targeted && x.resHeaders.expires !== undefined)
   const heuristicOk = HEURISTIC_STATUSES.has(x.status) || resCC.public
   if (!explicit && !heuristicOk) return 'no-validator-or-freshness'
   const hasValidator = x.resHeaders.etag !== undefined || x.resHeaders['last-modified'] !== undefined
@@ -157,6 +166,24 @@ export function keepUntil (s: StoredFreshness & { etag: string | undefined, last
 export function withDefaultTtl (cc: CacheControl, headers: Record<string, string | string[] | undefined>, ttlMs: number, targeted: boolean): CacheControl {
   if (ttlMs <= 0 || cc.sMaxAge !== undefined || cc.maxAge !== undefined || (!targeted && headers.expires !== undefined)) return cc
   return { ...cc, maxAge: Math.floor(ttlMs / 1000) }
+}
+
+/**
+ * True when a response's Content-Location names the request's target URI (RFC 9110 §8.7): the
+ * value resolved against the target, compared without the fragment. `target` is absolute.
+ * https://www.rfc-editor.org/rfc/rfc9110#section-9.3.3
+ */
+export function contentLocationIsTarget (contentLocation: string | string[] | undefined, target: string): boolean {
+  if (typeof contentLocation !== 'string') return false
+  try {
+    const t = new URL(target)
+    const u = new URL(contentLocation, t)
+    u.hash = ''
+    t.hash = ''
+    return u.href === t.href
+  } catch {
+    return false
+  }
 }
 
 /** True when a Vary field value contains `*`. */

@@ -8,8 +8,19 @@ import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import { parseRoutes } from './routes.ts'
+import { isToken } from '../http/fields.ts'
+import { parseFieldMap, parseFieldList, FIELD_MAP } from './headers.ts'
+import { parseTtlTable, type TtlTable } from '../cache/overrides.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from './schema.ts'
 import { BYTE_UNITS, TIME_UNITS, durationText, quantity } from './units.ts'
+
+/** What a TTL table must look like. */
+export const TTLS_EXPECTED = 'a mapping of status codes ("200", "404") or "any" to durations, such as {"200": "10m", "any": "30s"}'
+
+/** A TTL table as a file would state it: durations as text. */
+export function ttlsText (table: TtlTable): Record<string, string> {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, durationText(v)]))
+}
 
 function expected (spec: OptionSpec): string {
   const range = spec.min !== undefined || spec.max !== undefined ? ` in [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]` : ''
@@ -24,6 +35,8 @@ function expected (spec: OptionSpec): string {
     case 'list': return 'a list of strings'
     case 'count': return `a whole number${range} or "auto"`
     case 'routes': return 'a list of routes'
+    case 'ttls': return TTLS_EXPECTED
+    case 'fields': return FIELD_MAP
     default: return 'text'
   }
 }
@@ -77,6 +90,11 @@ export function coerce (spec: OptionSpec, raw: unknown, source: string): unknown
       return raw
     case 'routes':
       return parseRoutes(raw, source, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number)
+    case 'fields':
+      return parseFieldMap(raw, spec.key, ` (${source})`)
+    case 'ttls':
+      return parseTtlTable(raw, (v, key) => coerce({ key, type: 'duration', flag: '', doc: '', min: 0 }, v, source) as number,
+        (key, v) => { throw new ConfigError(`${key} (${source})`, v, TTLS_EXPECTED) }, spec.key)
     case 'count': {
       if (raw === 'auto') return Math.min(availableParallelism(), spec.max ?? Infinity)
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
@@ -162,6 +180,7 @@ export const REDACTED = '<redacted>'
 function shown (spec: OptionSpec, v: unknown): unknown {
   if (spec.secret === true) return REDACTED
   if (spec.type === 'duration') return durationText(v as number)
+  if (spec.type === 'ttls') return ttlsText(v as TtlTable)
   if (spec.type === 'url' && typeof v === 'string') return redactUrl(v)
   return v
 }
@@ -236,6 +255,11 @@ export function loadConfig (sources: ConfigSources): Config {
   }
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.port && config.admin.host === config.host) {
     throw new ConfigError('admin.port', config.admin.port, `a port other than the proxy's (${config.port})`)
+  }
+  for (const d of ['request', 'response'] as const) parseFieldList(config.headers[d].remove, `headers.${d}.remove`)
+  for (const k of ['keyHeaders', 'keyCookies'] as const) {
+    const bad = config.cache[k].find(n => !isToken(n))
+    if (bad !== undefined) throw new ConfigError(`cache.${k}`, bad, k === 'keyHeaders' ? 'request field names' : 'cookie names')
   }
   for (const a of config.purge.allow) {
     const [addr, bits, extra] = a.split('/')

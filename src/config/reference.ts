@@ -3,6 +3,8 @@
 
 import { SCHEMA, envName, type OptionSpec } from './schema.ts'
 import { bytesText, durationText } from './units.ts'
+import { ttlsText } from './load.ts'
+import type { TtlTable } from '../cache/overrides.ts'
 
 /** An option's default as a person would write it ("30s", "256MiB"). */
 export function defaultText (s: OptionSpec): string {
@@ -10,6 +12,8 @@ export function defaultText (s: OptionSpec): string {
   if (s.default === undefined) return s.required === true ? '(required)' : '(unset)'
   if (s.type === 'duration') return durationText(s.default as number)
   if (s.type === 'bytes') return bytesText(s.default as number)
+  if (s.type === 'ttls') return JSON.stringify(ttlsText(s.default as TtlTable))
+  if (s.type === 'fields') return JSON.stringify(s.default)
   if (Array.isArray(s.default)) return s.default.length === 0 ? '[]' : s.default.join(', ')
   return String(s.default)
 }

@@ -25,6 +25,10 @@ export type OptionType =
   | 'count'
   /** the routes list (see src/config/routes.ts) */
   | 'routes'
+  /** a mapping of field names to values; JSON text from flags and environment */
+  | 'fields'
+  /** TTLs by status code: a mapping of "200", "404"… or "any" to a duration; JSON text from flags and environment */
+  | 'ttls'
 
 /** One option of the schema. */
 export interface OptionSpec {
@@ -49,13 +53,15 @@ export interface OptionSpec {
 }
 
 import type { Route } from './routes.ts'
+import type { TtlTable } from '../cache/overrides.ts'
+import type { HeaderRules } from './headers.ts'
 
 const MiB = 1024 * 1024
 
 /** All options. Order is the order of --help and the README reference. */
 export const SCHEMA: readonly OptionSpec[] = [
   { key: 'origin', type: 'url', flag: 'origin', doc: 'Origin server URL requests are forwarded to, e.g. http://127.0.0.1:3000 (required unless every request matches a route with its own origin)' },
-  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery}}], first match wins; JSON text from flags/env' },
+  { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl, keyHeaders, keyCookies}, headers: {request, response}}], first match wins; JSON text from flags/env' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
   { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
@@ -82,11 +88,25 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.heuristicFraction', type: 'number', flag: 'heuristic-fraction', default: 0.1, min: 0, max: 1, doc: 'Heuristic freshness as a fraction of (Date − Last-Modified) (RFC 9111 §4.2.2)' },
   { key: 'cache.heuristicMaxAge', type: 'duration', flag: 'heuristic-max-age', default: 86_400_000, min: 0, doc: 'Cap on heuristic freshness' },
   { key: 'cache.keepStale', type: 'duration', flag: 'keep-stale', default: 86_400_000, min: 0, doc: 'How long a stale response with a validator is kept for revalidation' },
-  { key: 'cache.staleIfErrorGrace', type: 'duration', flag: 'stale-if-error-grace', default: 0, min: 0, doc: 'Serve stale up to this long when the origin fails, for responses that send no stale-if-error (0: off)' },
-  { key: 'cache.setCookie', type: 'enum', flag: 'set-cookie', default: 'unless-public', values: ['unless-public', 'strip', 'never'], doc: 'Responses with Set-Cookie: store only if public/s-maxage (unless-public), store without it (strip), or never' },
+  { key: 'cache.staleIfErrorGrace', type: 'duration', flag: 'stale-if-error-grace', default: 60_000, min: 0, doc: 'Serve stale up to this long when the origin cannot be reached (refused, reset, timed out), for responses that send no stale-if-error; never for 5xx answers, nor when must-revalidate, proxy-revalidate, s-maxage or no-cache forbid it (0: off)' },
+  { key: 'cache.setCookie', type: 'enum', flag: 'set-cookie', default: 'unless-public', values: ['unless-public', 'strip', 'never', 'store'], doc: 'Responses with Set-Cookie: store only if public/s-maxage (unless-public), store without it (strip), never, or store it and replay it to every client (store: dangerous, see README)' },
+  { key: 'cache.ignoreClientNoCache', type: 'boolean', flag: 'ignore-client-no-cache', default: false, doc: 'Answer requests with Cache-Control: no-cache or Pragma: no-cache from the cache, as nginx does (per route too)' },
+  { key: 'cache.requestCookies', type: 'enum', flag: 'request-cookies', default: 'store', values: ['store', 'pass'], doc: 'Requests carrying Cookie: cached as usual (store), or passed to the origin without the cache (pass, Varnish\'s builtin) (per route too)' },
+  { key: 'cache.overrideTtl', type: 'ttls', flag: 'override-ttl', default: {}, doc: 'Freshness lifetime by status replacing the origin\'s, e.g. {"200": "10m", "404": "30s", "any": "1m"} (per route too)' },
+  { key: 'cache.minTtl', type: 'ttls', flag: 'min-ttl', default: {}, doc: 'Shortest freshness lifetime by status; shorter ones are raised to it (per route too)' },
+  { key: 'cache.maxTtl', type: 'ttls', flag: 'max-ttl', default: {}, doc: 'Longest freshness lifetime by status; longer ones are lowered to it (per route too)' },
+  { key: 'cache.keyHeaders', type: 'list', flag: 'key-headers', default: [], doc: 'Request fields whose values also select the stored response, as if every response had Vary on them (per route too)' },
+  { key: 'cache.keyCookies', type: 'list', flag: 'key-cookies', default: [], doc: 'Request cookies (names, case-insensitive) whose values also select the stored response (per route too)' },
   { key: 'cache.rangeFill', type: 'boolean', flag: 'range-fill', default: true, doc: 'On a Range miss, also fetch the whole response in the background to fill the cache (if it fits the entry limit)' },
   { key: 'cache.targets', type: 'list', flag: 'targets', default: ['freshgate-cache-control', 'cdn-cache-control'], doc: 'Targeted Cache-Control fields (RFC 9213) that override Cache-Control, in precedence order' },
   { key: 'cache.stripTargets', type: 'list', flag: 'strip-targets', default: ['freshgate-cache-control'], doc: 'Targeted fields removed before the response reaches the client' },
+
+  { key: 'headers.request.set', type: 'fields', flag: 'request-header-set', default: {}, doc: 'Fields set (replacing any the client sent) on requests to the origin, e.g. {"x-env": "prod"} (per route too)' },
+  { key: 'headers.request.add', type: 'fields', flag: 'request-header-add', default: {}, doc: 'Field values added to requests to the origin (per route too)' },
+  { key: 'headers.request.remove', type: 'list', flag: 'request-header-remove', default: [], doc: 'Fields removed from requests to the origin (per route too)' },
+  { key: 'headers.response.set', type: 'fields', flag: 'response-header-set', default: {}, doc: 'Fields set (replacing the origin\'s) on every response to clients, stored or not (per route too)' },
+  { key: 'headers.response.add', type: 'fields', flag: 'response-header-add', default: {}, doc: 'Field values added to every response to clients (per route too)' },
+  { key: 'headers.response.remove', type: 'list', flag: 'response-header-remove', default: [], doc: 'Fields removed from every response to clients (per route too)' },
 
   { key: 'tags.headers', type: 'list', flag: 'tag-headers', default: ['surrogate-key', 'cache-tag'], doc: 'Response fields carrying surrogate keys (space- or comma-separated tags) for purges by tag' },
   { key: 'tags.strip', type: 'boolean', flag: 'strip-tags', default: true, doc: 'Remove the tag fields before responses reach clients' },
@@ -156,11 +176,20 @@ export interface Config {
     heuristicMaxAge: number
     keepStale: number
     staleIfErrorGrace: number
-    setCookie: 'unless-public' | 'strip' | 'never'
+    setCookie: 'unless-public' | 'strip' | 'never' | 'store'
+    ignoreClientNoCache: boolean
+    requestCookies: 'store' | 'pass'
+    overrideTtl: TtlTable
+    minTtl: TtlTable
+    maxTtl: TtlTable
+    keyHeaders: string[]
+    keyCookies: string[]
     rangeFill: boolean
     targets: string[]
     stripTargets: string[]
   }
+  /** header rewriting (src/config/headers.ts); a route's rules apply after these */
+  headers: HeaderRules
   tags: { headers: string[], strip: boolean }
   purge: { method: boolean, allow: string[], soft: boolean }
   admin: { enabled: boolean, host: string, port: number, token: string | undefined, readyTimeout: number }

@@ -7,11 +7,13 @@ import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue, appendMember } from '../http/fields.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
-import { withDefaultTtl, select304 } from '../cache/policy.ts'
+import { withDefaultTtl, select304, contentLocationIsTarget } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
+import { applyTtlRules } from '../cache/overrides.ts'
+import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
-import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
+import { varyFields, keyFields, secondaryKey, keyFor } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
@@ -25,6 +27,7 @@ import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 import { partWriter } from './parts.ts'
 import { isPartial } from '../cache/partial.ts'
+import { rewriteFields, rulesFor } from './rewrite.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -71,6 +74,8 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   Object.assign(out, forwardedFields(preq, { peer: preq.clientAddress, trusted: preq.peerTrusted === true && !drop.has('x-forwarded-for'), tls: preq.tls === true }))
   // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
   out.via = appendMember(drop.has('via') ? undefined : src.via, `${preq.httpVersion === '2' ? '2' : preq.httpVersion} ${rt.config.cacheName}`)
+  // The operator's rules last, so they may also set or remove Via and X-Forwarded-*.
+  rewriteFields(out, rulesFor(rt.config.headers, ctx.route.route.headers, 'request'))
   return out
 }
 
@@ -90,7 +95,7 @@ class Forward implements ExchangeEvents {
   readonly #current: readonly Variant[]
   readonly #exchange: Exchange
   /** the key's generation when the request started: a response is stored only if no invalidation came since */
-  readonly #generation: number
+  #generation: number
   #requestTime = 0
   #sentAt = 0
   #responseTime = 0
@@ -174,18 +179,21 @@ class Forward implements ExchangeEvents {
     this.#status = status
     this.#headers = headers
     const entry = this.#entry
+    // A POST response may be stored for later GETs (RFC 9110 §9.3.3), so it is planned too.
+    const post = ctx.method === 'POST' && this.#plan.fwd === 'method'
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
-    if (!this.#plan.fill && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
+    if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
-    const eff = effectiveDirectives(headers, rt.config.cache.targets)
-    const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
+    const settings = routeSettings(rt.config.cache, ctx.route.route.cache)
+    const { eff, ttl } = this.#directives(headers, status, now)
+    const cc = ttl.cc
     // A part's fetch: a 206 is kept as a part; a 200 (the origin ignored Range) is the whole
     // response and stored as any; anything else (416…) describes the range, not the resource.
     if (this.#plan.partial === true && status === 206) return this.#partHead(statusMessage, cc, eff.target, now)
     if (this.#plan.partial === true && status !== 200) return this.#passHead(statusMessage, now)
     const plan = planResponse({
       method: ctx.method,
-      fill: this.#plan.fill,
+      fill: this.#plan.fill || post,
       status,
       headers,
       cc,
@@ -195,7 +203,7 @@ class Forward implements ExchangeEvents {
       pragma: ctx.pragma,
       authorization: ctx.preq.headers.authorization !== undefined,
       maxEntrySize: rt.config.cache.maxEntrySize,
-      graceMs: rt.config.cache.staleIfErrorGrace
+      contentLocationIsTarget: post && contentLocationIsTarget(headers['content-location'], `${ctx.preq.scheme}://${ctx.preq.authority}${ctx.preq.target}`)
     }, rt.entryOptions, now)
 
     if (plan.kind === 'fold') {
@@ -211,15 +219,21 @@ class Forward implements ExchangeEvents {
     }
     if (plan.kind === 'pass' && !this.#plan.fill) return this.#passHead(statusMessage, now)
     let writer: BodyWriter | undefined
+    if (plan.kind === 'store' && post) {
+      // RFC 9111 §4.4 still invalidates the target; the response is stored after that, so the
+      // invalidation is not taken as one that came while it was in flight.
+      this.#invalidate()
+      this.#generation = rt.cache!.generation(ctx.key)
+    }
     if (plan.kind === 'store') {
-      const fields = varyFields(headers.vary)
+      const fields = keyFields(varyFields(headers.vary), settings.keyHeaders, settings.keyCookies)
       const cl = headers['content-length']
       writer = rt.cache!.put(buildRecord({
         key: ctx.key,
         status,
         statusMessage,
         headers: storedHeaders(headers, cc, rt.entryOptions, now),
-        bodySize: ctx.method === 'GET' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
+        bodySize: ctx.method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
         cc,
         target: eff.target,
         varyFields: fields,
@@ -246,10 +260,24 @@ class Forward implements ExchangeEvents {
       fwdStatus: this.#plan.fwd === 'stale' || this.#plan.fwd === 'request' ? status : undefined,
       stored: writer !== undefined,
       key: rt.config.debug ? ctx.key : undefined,
-      detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : undefined
+      detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : ttl.detail
     })
     const client = this.#writeHead(statusMessage, status >= 200 && status < 300)
     return { client, writer: writer ?? share }
+  }
+
+  /**
+   * The directives a response is stored and freshened with: the targeted field or Cache-Control,
+   * then the route's default TTL and the operator's TTL rules (cache/overrides.ts).
+   */
+  #directives (headers: Headers, status: number, now: number): { eff: ReturnType<typeof effectiveDirectives>, ttl: ReturnType<typeof applyTtlRules> } {
+    const rt = this.#rt
+    const route = this.#ctx.route.route
+    const eff = effectiveDirectives(headers, rt.config.cache.targets)
+    const targeted = eff.target !== undefined
+    const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, route.cache.defaultTtl, targeted), headers, status,
+      routeSettings(rt.config.cache, route.cache), rt.entryOptions, targeted, now)
+    return { eff, ttl }
   }
 
   /** A writer that keeps a small error response whole for the waiters (at most SHARE_MAX bytes). */
@@ -341,7 +369,8 @@ class Forward implements ExchangeEvents {
       await rt.cache!.remove(ctx.key, [entry.id])
       return
     }
-    const { cc, target } = effectiveDirectives(h, rt.config.cache.targets)
+    // The same directives a GET response gets, so a HEAD does not undo the operator's TTLs.
+    const { eff: { target }, ttl: { cc } } = this.#directives(h, 200, now)
     const update = storedHeaders(h, cc, rt.entryOptions, now)
     await rt.cache!.update([freshen(entry, update, h.age, cc, target, { requestTime: this.#requestTime, responseTime: now }, rt.entryOptions)])
   }

@@ -10,6 +10,8 @@ import { parseCacheControl, pragmaNoCache } from '../http/cache-control.ts'
 import { decide } from '../cache/policy.ts'
 import { planRequest, type RequestPlan, type ForwardPlan, type Forward } from '../cache/plan.ts'
 import { keyFor } from '../cache/key.ts'
+import { clientDirectives } from '../cache/overrides.ts'
+import { routeSettings } from '../config/routes.ts'
 import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { Variant } from '../cache/entry.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
@@ -17,6 +19,7 @@ import { Router } from './router.ts'
 import { Collapser, type Flight } from './collapse.ts'
 import { serveStored, serveShared, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
+import { rewriteResponses, rulesFor } from './rewrite.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
 import { BufferBudget } from './exchange.ts'
 import { isPartial, partsOf, planPartial } from '../cache/partial.ts'
@@ -163,6 +166,9 @@ export class ProxyHandler {
     const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config.routes))
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
+    // The operator's rules: response header rewriting, and reloads answered from the cache.
+    rewriteResponses(res, rulesFor(rt.config.headers, route.route.headers, 'response'))
+    if (routeSettings(rt.config.cache, route.route.cache).ignoreClientNoCache) Object.assign(ctx, clientDirectives(ctx.reqCC, ctx.pragma, true))
     try {
       if (preq.method === 'PURGE') {
         this.#purge(ctx).catch(err => this.#crash(ctx, err))
@@ -223,6 +229,7 @@ export class ProxyHandler {
     const plan: RequestPlan = planRequest({
       method: ctx.method,
       cacheable: rt.cache !== undefined && ctx.route.route.cache.enabled,
+      cookiePass: h.cookie !== undefined && routeSettings(rt.config.cache, ctx.route.route.cache).requestCookies === 'pass',
       reqCC: ctx.reqCC,
       pragma: ctx.pragma,
       authorization: h.authorization !== undefined,

@@ -195,7 +195,7 @@ t.test('bad purge bodies are refused with 400 or 413 and purge nothing', async t
     ['', /not valid JSON/],
     [[`${proxy.url}/keep`], /JSON object/],
     ['"text"', /JSON object/],
-    [{}, /exactly one of "urls", "prefix" or "tags" is required, got none/],
+    [{}, /exactly one of "urls", "prefix", "pattern" or "tags" is required, got none/],
     [{ urls: [`${proxy.url}/keep`], tags: ['a'] }, /got urls and tags/],
     [{ urls: [] }, /"urls" must be a non-empty array/],
     [{ urls: `${proxy.url}/keep` }, /"urls" must be a non-empty array/],

@@ -153,3 +153,45 @@ t.test('keyFor, keyPath and varyValues', async t => {
     for (const r of rows) t.same(varyValues(secondaryKey(r.fields, r.headers)), r.want, r.name)
   })
 })
+
+import { paramMatches, keyFields, cookieValue } from '../../src/cache/key.ts'
+
+t.test('paramMatches: names and globs', async t => {
+  const rows: Array<[name: string, patterns: string[], want: boolean, why: string]> = [
+    ['fbclid', ['fbclid'], true, 'when the name is listed → should match'],
+    ['fbclid2', ['fbclid'], false, 'when only a prefix of it is listed → should not match'],
+    ['utm_source', ['utm_*'], true, 'when a glob prefix matches → should match'],
+    ['utm_', ['utm_*'], true, 'when the star stands for nothing → should match'],
+    ['xutm_source', ['utm_*'], false, 'when the glob would need a leading star → should not match'],
+    ['a_id_b', ['a*b'], true, 'when a middle star spans → should match'],
+    ['ab', ['a*b*c'], false, 'when a middle part is missing → should not match'],
+    ['aXbYc', ['a*b*c'], true, 'when every part is found in order → should match'],
+    ['aba', ['ab*ba'], false, 'when prefix and suffix overlap → should not match'],
+    ['page', ['*'], true, 'when the glob is a lone star → should match any name'],
+    ['page', [], false, 'when nothing is listed → should not match']
+  ]
+  for (const [name, patterns, want, why] of rows) t.equal(paramMatches(name, patterns), want, `${name} vs ${JSON.stringify(patterns)}: ${why}`)
+})
+
+t.test('keyPath drops parameters by glob', async t => {
+  const cache: RouteCache = { enabled: true, defaultTtl: 0, ignoreQuery: ['utm_*', 'fbclid'], sortQuery: false }
+  t.equal(keyPath('/p?utm_source=x&id=1&fbclid=y&utm_medium=z', cache), '/p?id=1', 'when tracking parameters surround one that matters → should keep only it')
+  t.equal(keyPath('/p?utm_source=x', cache), '/p', 'when every parameter is dropped → should drop the "?"')
+})
+
+t.test('keyFields: Vary plus the operator\'s key headers and cookies', async t => {
+  t.same(keyFields(['accept-encoding'], [], []), ['accept-encoding'], 'when nothing is configured → should be the Vary fields')
+  t.same(keyFields(['accept-encoding'], ['x-device', 'accept-encoding'], ['session']), ['accept-encoding', 'cookie:session', 'x-device'], 'when configured → should add them once, sorted')
+  t.same(keyFields(['*'], ['x-device'], []), ['*'], 'when Vary is * → should stay *')
+})
+
+t.test('cookieValue', async t => {
+  t.equal(cookieValue('a=1; session=abc; b=2', 'session'), 'abc', 'when present → should give its value')
+  t.equal(cookieValue('Session=abc', 'session'), 'abc', 'when its case differs → should still find it')
+  t.equal(cookieValue(['a=1', 'session=x'], 'session'), 'x', 'when the field is repeated → should look in every line')
+  t.equal(cookieValue('sessionid=1', 'session'), undefined, 'when only a longer name is there → should give nothing')
+  t.equal(cookieValue(undefined, 'session'), undefined, 'when there is no Cookie → should give nothing')
+  t.not(secondaryKey(['cookie:session'], { cookie: 'session=a' }), secondaryKey(['cookie:session'], { cookie: 'session=b; x=1' }), 'when the cookie differs → secondary keys should differ')
+  t.equal(secondaryKey(['cookie:session'], { cookie: 'x=1; session=a' }), secondaryKey(['cookie:session'], { cookie: 'session=a' }), 'when only other cookies differ → secondary keys should be equal')
+  t.not(secondaryKey(['cookie:session'], {}), secondaryKey(['cookie:session'], { cookie: 'session=' }), 'an absent cookie should differ from an empty one')
+})

@@ -47,7 +47,7 @@ function rec (cc: string, extra: Headers = {}): StoredRecord {
 /** Request facts: an anonymous GET the cache handles, with collapsing on and no Range fill. */
 function req (over: Partial<Omit<RequestFacts, 'reqCC'>> & { cc?: string } = {}): RequestFacts {
   const { cc, ...rest } = over
-  return { method: 'GET', cacheable: true, reqCC: parseCacheControl(cc, 'ignore'), pragma: false, authorization: false, originConditional: false, range: false, collapse: true, rangeFill: false, ...rest }
+  return { method: 'GET', cacheable: true, cookiePass: false, reqCC: parseCacheControl(cc, 'ignore'), pragma: false, authorization: false, originConditional: false, range: false, collapse: true, rangeFill: false, ...rest }
 }
 
 const FRESH = rec('max-age=60')
@@ -68,6 +68,8 @@ t.test('planRequest (RFC 9111 §4, §4.3.2, §5.2.1; RFC 5861 §3)', async t => 
     { name: 'a route the cache does not handle → forward fwd=bypass, never filling', f: req({ cacheable: false }), entry: FRESH, want: fwd('bypass', false, false, false) },
     { name: 'a POST on a route the cache does not handle → forward fwd=bypass (bypass is decided first)', f: req({ cacheable: false, method: 'POST' }), want: fwd('bypass', false, false, false) },
     { name: 'a POST → forward fwd=method, never filling', f: req({ method: 'POST' }), entry: FRESH, want: fwd('method', false, false, false) },
+    { name: 'a request with Cookie on a route that passes them → forward fwd=bypass, even with a fresh entry', f: req({ cookiePass: true }), entry: FRESH, now: T0 + 30 * S, want: fwd('bypass', false, false, false) },
+    { name: 'a POST with Cookie on a route that passes them → forward fwd=bypass (not stored for GETs)', f: req({ cookiePass: true, method: 'POST' }), want: fwd('bypass', false, false, false) },
     { name: 'a DELETE with nothing stored → forward fwd=method', f: req({ method: 'DELETE' }), want: fwd('method', false, false, false) },
     { name: 'If-Match → forward to the origin as-is, never filling (§4.3.2)', f: req({ originConditional: true }), entry: FRESH, want: fwd('request', false, false, false) },
     { name: 'If-Unmodified-Since with nothing stored → forward as-is, not collapsed', f: req({ originConditional: true }), want: fwd('request', false, false, false) },
@@ -159,7 +161,7 @@ t.test('planFailure (RFC 9111 §4.3.3, §5.2.2.2; RFC 5861 §4)', async t => {
 
 t.test('planResponse (RFC 9111 §3, §4.3.3; RFC 5861 §4)', async t => {
   const POLICY = { heuristicFraction: 0.1, heuristicMaxAge: 86_400_000, setCookie: 'unless-public' as const }
-  interface Over { status?: number, headers?: Headers, fill?: boolean, method?: string, entry?: StoredRecord, req?: string, pragma?: boolean, authorization?: boolean, maxEntrySize?: number, grace?: number }
+  interface Over { status?: number, headers?: Headers, fill?: boolean, method?: string, entry?: StoredRecord, req?: string, pragma?: boolean, authorization?: boolean, maxEntrySize?: number, contentLocation?: boolean }
   /** Response facts for a GET that may fill: the effective directives come from the headers as the proxy reads them. */
   function res (o: Over = {}): ResponseFacts {
     const headers: Headers = o.headers ?? { date: at(0), 'cache-control': 'max-age=60', etag: '"b"' }
@@ -176,7 +178,7 @@ t.test('planResponse (RFC 9111 §3, §4.3.3; RFC 5861 §4)', async t => {
       pragma: o.pragma ?? false,
       authorization: o.authorization ?? false,
       maxEntrySize: o.maxEntrySize ?? 1000,
-      graceMs: o.grace ?? 0
+      contentLocationIsTarget: o.contentLocation ?? false
     }
   }
   const SIE = rec('max-age=60, stale-if-error=600')
@@ -195,7 +197,7 @@ t.test('planResponse (RFC 9111 §3, §4.3.3; RFC 5861 §4)', async t => {
     { name: 'a 200 while revalidating → store', x: res({ entry: FRESH }), now: STALE_AT, want: { kind: 'store' } },
     { name: 'a 503 while revalidating within stale-if-error → serve-stale', x: res({ status: 503, entry: SIE, headers: {} }), now: STALE_AT, want: { kind: 'serve-stale' } },
     { name: 'a 500 while revalidating within stale-if-error → serve-stale', x: res({ status: 500, entry: SIE, headers: {} }), now: STALE_AT, want: { kind: 'serve-stale' } },
-    { name: 'a 504 while revalidating within the operator grace → serve-stale', x: res({ status: 504, entry: FRESH, grace: 600 * S, headers: {} }), now: STALE_AT, want: { kind: 'serve-stale' } },
+    { name: 'a 504 while revalidating without stale-if-error → pass (the operator grace is for unreachable origins only)', x: res({ status: 504, entry: FRESH, headers: {} }), now: STALE_AT, want: pass('no-validator-or-freshness', false) },
     { name: 'a 505 while revalidating within stale-if-error → pass, not served stale, and not remembered', x: res({ status: 505, entry: SIE, headers: {} }), now: STALE_AT, want: pass('no-validator-or-freshness', false) },
     { name: 'a 404 while revalidating within stale-if-error → store it (not an error in RFC 5861\'s sense)', x: res({ status: 404, entry: SIE }), now: STALE_AT, want: { kind: 'store' } },
     { name: 'a 503 while revalidating beyond stale-if-error → pass, not remembered', x: res({ status: 503, entry: rec('max-age=60, stale-if-error=5'), headers: {} }), now: STALE_AT, want: pass('no-validator-or-freshness', false) },
@@ -217,6 +219,14 @@ t.test('planResponse (RFC 9111 §3, §4.3.3; RFC 5861 §4)', async t => {
     { name: 'Vary: * → pass vary-star', x: res({ headers: { 'cache-control': 'max-age=60', vary: '*' } }), want: pass('vary-star', true) },
     { name: 'a 206 → pass status', x: res({ status: 206 }), want: pass('status', true) },
     { name: 'a HEAD response → pass method', x: res({ method: 'HEAD' }), want: pass('method', true) },
+    { name: 'a 100 Continue (interim) → pass status, never stored', x: res({ status: 100 }), want: pass('status', true) },
+    { name: 'a 103 Early Hints with max-age (interim) → pass status, never stored', x: res({ status: 103 }), want: pass('status', true) },
+    { name: 'a POST response with max-age and Content-Location equal to the target → store (RFC 9110 §9.3.3)', x: res({ method: 'POST', contentLocation: true }), want: { kind: 'store' } },
+    { name: 'a POST response with max-age and no matching Content-Location → pass method', x: res({ method: 'POST' }), want: pass('method', true) },
+    { name: 'a POST response with Content-Location equal to the target but only a validator → pass method (explicit freshness required)', x: res({ method: 'POST', contentLocation: true, headers: { date: at(0), etag: '"p"' } }), want: pass('method', true) },
+    { name: 'a POST response with Content-Location equal to the target and only Expires → store', x: res({ method: 'POST', contentLocation: true, headers: { date: at(0), expires: at(60 * S) } }), want: { kind: 'store' } },
+    { name: 'a POST response with Content-Location equal to the target, max-age and no-store → pass no-store', x: res({ method: 'POST', contentLocation: true, headers: { 'cache-control': 'max-age=60, no-store' } }), want: pass('no-store', true) },
+    { name: 'a PUT response with Content-Location equal to the target and max-age → pass method', x: res({ method: 'PUT', contentLocation: true }), want: pass('method', true) },
     { name: 'a 200 without freshness or validator → pass no-validator-or-freshness, uncacheable', x: res({ headers: { date: at(0), 'content-type': 'text/plain' } }), want: pass('no-validator-or-freshness', true) },
     { name: 'a 302 without freshness or validator → pass no-validator-or-freshness, uncacheable', x: res({ status: 302, headers: { date: at(0) } }), want: pass('no-validator-or-freshness', true) },
     { name: 'no Date and an Expires a minute after now → store (now stands in for Date)', x: res({ headers: { expires: at(60 * S) } }), want: { kind: 'store' } },

@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import {
-  notStorableReason, freshnessLifetime, correctedInitialAge, currentAge, decide, staleIfErrorAllowed, varyIsStar, select304, allowsAuthorized,
+  notStorableReason, freshnessLifetime, correctedInitialAge, currentAge, decide, staleIfErrorAllowed, varyIsStar, select304, allowsAuthorized, contentLocationIsTarget,
   type PolicyOptions, type NotStoredReason, type StoredFreshness, type Decision
 } from '../../src/cache/policy.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
@@ -86,6 +86,8 @@ t.test('notStorableReason (RFC 9111 §3)', async t => {
     { name: 'when Set-Cookie comes with max-age under strip → should be storable (without the cookie)', setCookie: 'strip', res: { date: DATE, 'cache-control': 'max-age=60', 'set-cookie': ['a=1', 'b=2'] }, want: undefined },
     { name: 'when Set-Cookie comes with public under never → should not be stored', setCookie: 'never', res: { date: DATE, 'cache-control': 'public, max-age=60', 'set-cookie': 'a=1' }, want: 'set-cookie' },
     { name: 'when there is no Set-Cookie under never → should be storable', setCookie: 'never', res: { date: DATE, 'cache-control': 'max-age=60' }, want: undefined },
+    { name: 'when Set-Cookie comes with max-age under store → should be storable (with the cookie)', setCookie: 'store', res: { date: DATE, 'cache-control': 'max-age=60', 'set-cookie': 'a=1' }, want: undefined },
+    { name: 'when Set-Cookie comes with private under store → should not be stored (private still rules)', setCookie: 'store', res: { date: DATE, 'cache-control': 'private, max-age=60', 'set-cookie': 'a=1' }, want: 'private' },
 
     // explicit freshness, heuristics and validators
     { name: 'when a 200 has neither freshness nor a validator → should not be stored', res: { date: DATE }, want: 'no-validator-or-freshness' },
@@ -119,6 +121,22 @@ t.test('notStorableReason (RFC 9111 §3)', async t => {
     }, { ...OPTS, setCookie: r.setCookie ?? OPTS.setCookie })
     t.equal(got, r.want, r.name)
   }
+})
+
+t.test('contentLocationIsTarget (RFC 9110 §9.3.3)', async t => {
+  const T = 'http://example.com/orders?id=1'
+  const rows: Array<{ name: string, cl: string | string[] | undefined, want: boolean }> = [
+    { name: 'when Content-Location is absent → should be false', cl: undefined, want: false },
+    { name: 'when it is the same path and query → should be true', cl: '/orders?id=1', want: true },
+    { name: 'when it is the same absolute URI → should be true', cl: 'http://example.com/orders?id=1', want: true },
+    { name: 'when it only adds a fragment → should be true', cl: '/orders?id=1#top', want: true },
+    { name: 'when it names another query → should be false', cl: '/orders?id=2', want: false },
+    { name: 'when it names another host → should be false', cl: 'http://other.example/orders?id=1', want: false },
+    { name: 'when it is relative to the target → should resolve against it', cl: 'orders?id=1', want: true },
+    { name: 'when it is repeated → should be false', cl: ['/orders?id=1', '/orders?id=1'], want: false },
+    { name: 'when it is not a URI reference → should be false', cl: 'http://[', want: false }
+  ]
+  for (const r of rows) t.equal(contentLocationIsTarget(r.cl, T), r.want, r.name)
 })
 
 t.test('varyIsStar', async t => {

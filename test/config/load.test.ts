@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { coerce, loadConfig, readConfigFile } from '../../src/config/load.ts'
+import { coerce, loadConfig, readConfigFile, TTLS_EXPECTED } from '../../src/config/load.ts'
 import { SCHEMA, envName, type Config, type OptionSpec } from '../../src/config/schema.ts'
+import { FIELD_MAP } from '../../src/config/headers.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { tempFiles } from '../support.ts'
 
@@ -106,7 +107,13 @@ const ACCEPTED: Array<[key: string, raw: unknown, want: unknown, why: string]> =
   ['cache.targets', 'a, b ,,c', ['a', 'b', 'c'], 'comma-separated text, blanks dropped'],
   ['cache.stripTargets', [], [], 'an empty list'],
   ['routes', [], [], 'no routes'],
-  ['routes', '[]', [], 'JSON text, as from flags and the environment']
+  ['routes', '[]', [], 'JSON text, as from flags and the environment'],
+  ['cache.setCookie', 'store', 'store', 'an enum member'],
+  ['cache.requestCookies', 'pass', 'pass', 'an enum member'],
+  ['cache.overrideTtl', { 200: '10m', 404: 30, any: '1m' }, { 200: 600_000, 404: 30_000, any: 60_000 }, 'statuses and "any" to durations'],
+  ['cache.minTtl', '{"200": "5s"}', { 200: 5000 }, 'JSON text, as from flags and the environment'],
+  ['cache.maxTtl', {}, {}, 'an empty table'],
+  ['headers.response.set', { 'X-Served-By': 'edge' }, { 'x-served-by': 'edge' }, 'names lowercased']
 ]
 
 /** Values each option type refuses: [key, raw value, expectation named in the message, why]. */
@@ -170,7 +177,11 @@ const REFUSED: Array<[key: string, raw: unknown, expectation: string, why: strin
   ['cache.targets', ['a', ''], 'a list of strings', 'a list holding empty text'],
   ['cache.targets', { a: 1 }, 'a list of strings', 'a mapping'],
   ['routes', 'not json', 'a JSON list of routes', 'text that is not JSON'],
-  ['routes', 5, 'a list of routes', 'a number']
+  ['routes', 5, 'a list of routes', 'a number'],
+  ['cache.overrideTtl', '{', TTLS_EXPECTED, 'text that is not JSON'],
+  ['cache.overrideTtl', ['10m'], TTLS_EXPECTED, 'a list'],
+  ['cache.requestCookies', 'strip', 'one of "store", "pass"', 'not a member'],
+  ['headers.request.set', '{', FIELD_MAP, 'text that is not JSON']
 ]
 
 t.test('coerce: accepted values', async t => {
@@ -192,6 +203,11 @@ t.test('every option type has rows in both tables', async t => {
     t.ok(ACCEPTED.some(([key]) => spec(key).type === type), `${type}: an accepted row`)
     t.ok(REFUSED.some(([key]) => spec(key).type === type), `${type}: a refused row`)
   }
+})
+
+t.test('a TTL table names the member it refuses', async t => {
+  refuses(t, () => coerce(spec('cache.overrideTtl'), { '2xx': '1m' }, 'test'), 'cache.overrideTtl.2xx (test)', '1m', TTLS_EXPECTED)
+  refuses(t, () => coerce(spec('cache.maxTtl'), { 200: 'soon' }, 'test'), 'cache.maxTtl.200 (test)', 'soon', 'a duration in seconds or with a unit, such as 30, "500ms", "5m" in [0s, ∞]')
 })
 
 t.test('envName: FRESHGATE_ + the key in upper snake case', async t => {
@@ -230,9 +246,11 @@ function envSample (s: OptionSpec): [raw: string, want: unknown] {
     case 'bytes': { const n = Math.min((d as number) * 2 || 1024, s.max ?? Infinity); return [`${n / 1024}KiB`, n] }
     case 'duration': { const n = (d as number) * 2 + 500; return [`${n}ms`, n] }
     case 'enum': { const v = s.values!.find(v => v !== d)!; return [v, v] }
-    // Valid both as field names and as addresses, so it fits every list option.
-    case 'list': return ['10.0.0.1, FE80::1', ['10.0.0.1', 'fe80::1']]
+    // Field names for the key and header options; elsewhere valid both as field names and as addresses.
+    case 'list': return /^(cache\.key|headers\.)/.test(s.key) ? ['X-A, x-b', ['x-a', 'x-b']] : ['10.0.0.1, FE80::1', ['10.0.0.1', 'fe80::1']]
     case 'routes': return ['[{"prefix":"/from-env"}]', [{ prefix: '/from-env' }]]
+    case 'ttls': return ['{"200": "10m"}', { 200: 600_000 }]
+    case 'fields': return ['{"X-Env": "prod"}', { 'x-env': 'prod' }]
     default: throw new Error(`no environment sample for type ${s.type}: add one here`)
   }
 }
