@@ -33,8 +33,10 @@ export interface BodyRoute {
   writer: BodyWriter | undefined
 }
 
-/** What an exchange reports to its owner, in order: head, then done | failed (storeStopped any time). */
+/** What an exchange reports to its owner, in order: interim*, head, then done | failed (storeStopped any time). */
 export interface ExchangeEvents {
+  /** an interim (1xx) response arrived before the final head */
+  interim (status: number, headers: Headers): void
   /**
    * the response head arrived; returns where the body goes, 'drain' to read and drop it (keeping
    * the origin connection), or undefined to abort the exchange
@@ -91,6 +93,10 @@ export class Exchange implements ResponseSink {
   abort (reason: Error): void {
     this.#discard = true
     this.#running?.abort(reason)
+  }
+
+  interim (status: number, headers: Headers): void {
+    if (!this.#discard) this.#events.interim(status, headers)
   }
 
   head (status: number, statusMessage: string, headers: Headers): void {

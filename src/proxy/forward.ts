@@ -22,6 +22,7 @@ import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
+import { relayInterim } from './interim.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -147,6 +148,11 @@ class Forward implements ExchangeEvents {
   /** How this exchange counts in metrics. */
   #kind (): ServedKind {
     return this.#plan.fill ? 'miss' : 'pass'
+  }
+
+  interim (status: number, headers: Headers): void {
+    // Only the client of this exchange hears of it: waiters and background fills have none.
+    if (this.#phase === 'waiting' && !this.#clientGone && this.#ctx.res !== undefined) relayInterim(this.#ctx.res, this.#ctx.preq.httpVersion, status, headers)
   }
 
   head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {
@@ -381,6 +387,9 @@ class Forward implements ExchangeEvents {
       logDone(rt, ctx, this.#status, this.#cacheStatus, this.#kind())
       return undefined
     }
+    // The head goes out now, not with the first body byte: a slow or event-stream body must not
+    // hold back the status (and a body timeout then cuts a response the client already has).
+    res.flushHeaders()
     this.#phase = 'streaming'
     return res
   }
