@@ -63,6 +63,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cacheName', type: 'string', flag: 'cache-name', default: 'freshgate', doc: 'Cache name used in Cache-Status and Via' },
   { key: 'debug', type: 'boolean', flag: 'debug', default: false, doc: 'Add the cache key to Cache-Status (key=…)' },
   { key: 'shutdownTimeout', type: 'duration', flag: 'shutdown-timeout', default: 10_000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit' },
+  { key: 'compress', type: 'boolean', flag: 'compress', default: true, doc: 'Compress text responses the origin sent uncompressed (br, zstd or gzip, as the client prefers); coded bodies are stored and reused' },
   { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
 
   { key: 'cache.maxSize', type: 'bytes', flag: 'max-size', default: 256 * MiB, min: 0, doc: 'Total bytes of stored responses (headers and bodies); 0 disables storing' },
@@ -126,6 +127,8 @@ export interface Config {
   cacheName: string
   debug: boolean
   shutdownTimeout: number
+  /** compress identity text responses for clients that accept a coding (proxy/compress.ts) */
+  compress: boolean
   maxHeaderSize: number
   cache: {
     maxSize: number

@@ -2,7 +2,7 @@
 // streams the body to the client and/or a store writer, with backpressure towards the client only
 // when nothing is being stored. It decides nothing: its owner (forward.ts) plans, it reports.
 
-import type { ServerResponse } from 'node:http'
+import type { Writable } from 'node:stream'
 import type { BodyWriter, Headers } from '../cache/contract.ts'
 import { upstreamCode, type ErrorCode } from '../errors.ts'
 import type { ResponseSink, Exchange as Running, Upstream, UpstreamRequest } from './upstream.ts'
@@ -27,8 +27,8 @@ export class BufferBudget {
 
 /** Where a response body goes, as the owner decided at the head. */
 export interface BodyRoute {
-  /** the client whose head was already written; body chunks are written to it */
-  client: ServerResponse | undefined
+  /** the client whose head was already written (or a compressor piped to it); body chunks are written to it */
+  client: Writable | undefined
   /** the store writer body chunks are copied into */
   writer: BodyWriter | undefined
 }

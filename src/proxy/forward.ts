@@ -23,6 +23,9 @@ import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 import { relayInterim } from './interim.ts'
+import { compressible, codingFor, codedHeaders, encoder, withVary, type Coding } from './compress.ts'
+import { pipeline } from 'node:stream'
+import { normalizeAcceptEncoding } from '../cache/key.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -60,6 +63,10 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
     if (validators.etag !== undefined) out['if-none-match'] = validators.etag
     if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
   }
+  // The cache keys Accept-Encoding on the coding it chose (cache/key.ts): asking the origin for
+  // that coding alone keeps every stored body in the coding its key names, or identity.
+  const ae = src['accept-encoding']
+  if (fill && ae !== undefined) out['accept-encoding'] = normalizeAcceptEncoding(Array.isArray(ae) ? ae.join(', ') : ae)
   out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
   // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
   out['x-forwarded-for'] = appendMember(drop.has('x-forwarded-for') ? undefined : src['x-forwarded-for'], ctx.preq.clientAddress)
@@ -97,6 +104,10 @@ class Forward implements ExchangeEvents {
   #clientGone: boolean
   /** the body is kept for the waiters (an error response), not stored */
   #shared = false
+  /** the response may be compressed (compress.ts): it varies on Accept-Encoding */
+  #compressible = false
+  /** the coding this client gets the body in, when freshgate compresses it */
+  #coding: Coding | undefined
 
   constructor (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[]) {
     this.#rt = rt
@@ -172,6 +183,7 @@ class Forward implements ExchangeEvents {
 
     const eff = effectiveDirectives(headers, rt.config.cache.targets)
     const cc = withDefaultTtl(eff.cc, headers, ctx.route.route.cache.defaultTtl, eff.target !== undefined)
+    this.#squeeze(cc)
     const plan = planResponse({
       method: ctx.method,
       fill: this.#plan.fill,
@@ -207,7 +219,7 @@ class Forward implements ExchangeEvents {
         key: ctx.key,
         status,
         statusMessage,
-        headers: storedHeaders(headers, cc, rt.entryOptions, now),
+        headers: this.#varied(storedHeaders(headers, cc, rt.entryOptions, now)),
         bodySize: ctx.method === 'GET' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
         cc,
         target: eff.target,
@@ -260,11 +272,26 @@ class Forward implements ExchangeEvents {
     }
   }
 
+  /** Decides whether this response is compressed for its client, and in which coding. */
+  #squeeze (cc: CacheControl): void {
+    if (!this.#rt.config.compress) return
+    const cl = this.#headers['content-length']
+    const size = typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : undefined
+    this.#compressible = compressible(this.#status, this.#headers, size, cc, this.#ctx.reqCC)
+    if (this.#compressible) this.#coding = codingFor(this.#ctx.preq.headers['accept-encoding'])
+  }
+
+  /** Headers with Vary: Accept-Encoding added when the response may be compressed for other clients. */
+  #varied (headers: Headers): Headers {
+    return this.#compressible ? { ...headers, vary: withVary(headers.vary) } : headers
+  }
+
   /** Head of a response passed through (non-GET, bypass, Range): invalidation and HEAD freshening. */
   #passHead (statusMessage: string, now: number): BodyRoute | undefined {
     const rt = this.#rt
     const ctx = this.#ctx
     const status = this.#status
+    this.#squeeze(effectiveDirectives(this.#headers, rt.config.cache.targets).cc)
     const cache = rt.cache
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.
@@ -362,13 +389,14 @@ class Forward implements ExchangeEvents {
     const h = ctx.preq.headers
     const inm = h['if-none-match']
     const ims = h['if-modified-since']
-    const head = forwardedHead(this.#headers, rt.entryOptions.stripFields, rt.entryOptions.via, this.#cacheStatus, this.#responseTime)
+    const sent = this.#coding === undefined ? this.#varied(this.#headers) : codedHeaders(this.#headers, this.#coding, undefined)
+    const head = forwardedHead(sent, rt.entryOptions.stripFields, rt.entryOptions.via, this.#cacheStatus, this.#responseTime)
     // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
     // the client's conditional itself against the new response (RFC 9110 §13.2.2).
     if (maySend304 && this.#plan.fill && (inm !== undefined || ims !== undefined) &&
-        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(this.#headers.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
+        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(sent.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
       // The same fields as a 304 from the store (RFC 9110 §15.4.5), plus Via and Cache-Status.
-      const keep = fields304(this.#headers.etag !== undefined)
+      const keep = fields304(sent.etag !== undefined)
       const head304: string[] = []
       for (let i = 0; i < head.length; i += 2) {
         const name = head[i]!
@@ -391,7 +419,11 @@ class Forward implements ExchangeEvents {
     // hold back the status (and a body timeout then cuts a response the client already has).
     res.flushHeaders()
     this.#phase = 'streaming'
-    return res
+    if (this.#coding === undefined) return res
+    // Compressed on the fly; a client that goes away destroys the compressor with it.
+    const z = encoder(this.#coding)
+    pipeline(z, res, () => {})
+    return z
   }
 
   storeStopped (): void {
