@@ -35,6 +35,9 @@ function notStored (cacheStatus: string): string {
 /** Largest error response kept whole to answer a leader's waiters. */
 const SHARE_MAX = 64 * 1024
 
+/** Most interim (1xx) responses relayed to a client per request. */
+const MAX_INTERIM = 8
+
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
@@ -108,6 +111,8 @@ class Forward implements ExchangeEvents {
   #compressible = false
   /** the coding this client gets the body in, when freshgate compresses it */
   #coding: Coding | undefined
+  /** interim responses relayed to the client */
+  #interims = 0
 
   constructor (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[]) {
     this.#rt = rt
@@ -162,8 +167,10 @@ class Forward implements ExchangeEvents {
   }
 
   interim (status: number, headers: Headers): void {
-    // Only the client of this exchange hears of it: waiters and background fills have none.
-    if (this.#phase === 'waiting' && !this.#clientGone && this.#ctx.res !== undefined) relayInterim(this.#ctx.res, this.#ctx.preq.httpVersion, status, headers)
+    // Only the client of this exchange hears of it: waiters and background fills have none. An
+    // origin looping on 1xx is not amplified past MAX_INTERIM.
+    if (this.#phase !== 'waiting' || this.#clientGone || this.#ctx.res === undefined || this.#interims >= MAX_INTERIM) return
+    if (relayInterim(this.#ctx.res, this.#ctx.preq.httpVersion, status, headers)) this.#interims++
   }
 
   head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {

@@ -187,9 +187,10 @@ function variantToServe (rt: Runtime, ctx: Ctx, v: Variant): Promise<Variant> | 
     })
   }
   if (h.range !== undefined && ctx.preq.method === 'GET') return undefined
-  if (r.varyFields[0] === '*' || !compressible(r.status, r.headers, r.bodySize, r.cc, ctx.reqCC)) return undefined
+  // The client's choice first: a hit for a client that accepts no coding costs one comparison.
   const coding = codingFor(h['accept-encoding'])
   if (coding === undefined) return undefined
+  if (r.varyFields[0] === '*' || !compressible(r.status, r.headers, r.bodySize, r.cc, ctx.reqCC)) return undefined
   return codedVariant(cache, v, coding, h, rt.config.cache.maxVariants)
 }
 

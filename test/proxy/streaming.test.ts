@@ -135,3 +135,11 @@ t.test('an HTTP/1.0 client → should get no 1xx (RFC 9110 §15.2)', async t => 
   t.match(text, /^HTTP\/1\.1 200/)
   t.notMatch(text, /103/)
 })
+
+t.test('an origin sending many 1xx → should relay at most 8, then the final response', async t => {
+  const { url } = await withOrigin(t, s => { s.write('HTTP/1.1 102 Processing\r\n\r\n'.repeat(50)); s.write(OK) })
+  const seen = await watch(url + '/many')
+  t.equal(seen.interim.length, 8)
+  t.equal(seen.status, 200)
+  t.equal(seen.body, 'hello')
+})
