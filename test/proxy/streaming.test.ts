@@ -143,3 +143,15 @@ t.test('an origin sending many 1xx → should relay at most 8, then the final re
   t.equal(seen.status, 200)
   t.equal(seen.body, 'hello')
 })
+
+t.test('a waiter collapsed on an event stream → should be released at the head and get its own head at once', async t => {
+  const { origin, url } = await withOrigin(t, s => {
+    s.write(SSE_HEAD)
+    setTimeout(() => { if (!s.destroyed) s.end(chunk(EVENT) + '0\r\n\r\n') }, 1000)
+  })
+  const [a, b] = await Promise.all([watch(url + '/shared-events'), watch(url + '/shared-events')])
+  t.ok(a!.headMs < 500 && b!.headMs < 500, `heads after ${a!.headMs} and ${b!.headMs} ms`)
+  t.equal(a!.body, EVENT)
+  t.equal(b!.body, EVENT)
+  t.equal(origin.requests, 2, 'the released waiter went upstream on its own')
+})
