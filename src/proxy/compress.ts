@@ -167,6 +167,10 @@ export async function codedVariant (cache: HttpCache, v: Variant, coding: Coding
       etag: r.etag === undefined ? undefined : codedETag(r.etag, coding),
       bodySize: body.length
     }
+    // Stored only beside an identity variant still there: a purge or invalidation while compressing
+    // must not leave the coded copy behind.
+    const still = (await cache.variants(r.key)).some(w => w.record.id === r.id)
+    if (!still) return { record, body }
     const writer = cache.store.put(record, { replaces: [id], maxVariants })
     if (writer !== undefined && writer.write(body)) await writer.end()
     else writer?.abort()

@@ -6,8 +6,11 @@ import t from 'tap'
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync, gzipSync } from 'node:zlib'
 import { request, Agent } from 'undici'
 import { setup } from './harness.ts'
-import { compressible, compressibleType, codedETag, codingFor, compressions } from '../../src/proxy/compress.ts'
+import { compressible, compressibleType, codedETag, codingFor, codedVariant, compressions } from '../../src/proxy/compress.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
+import { HttpCache } from '../../src/cache/cache.ts'
+import { MemoryStore } from '../../src/cache/store.ts'
+import { buildRecord } from '../../src/cache/entry.ts'
 
 const TEXT = Buffer.from('<p>freshgate compresses what the origin did not.</p>\n'.repeat(80))
 const agent = new Agent({ keepAliveTimeout: 1000 })
@@ -197,4 +200,39 @@ t.test('compress off → should pass identity bodies unchanged', async t => {
     t.equal(got.headers['content-encoding'], undefined, round)
     t.equal(got.headers.vary, undefined, round)
   }
+})
+
+t.test('codedVariant → should store the coded body beside a stored identity one, and only then', async t => {
+  const now = Date.now()
+  const store = new MemoryStore({ maxBytes: 1_000_000, maxEntryBytes: 1_000_000, maxVariants: 16, clock: () => now })
+  const cache = new HttpCache(store, { maxVariants: 16, maxPurgeKeys: 100 })
+  const opts = { heuristicFraction: 0.1, heuristicMaxAge: 86_400_000, setCookie: 'strip' as const, keepStale: 0, staleIfErrorGrace: 0, stripFields: [], via: '1.1 freshgate' }
+  const cc = parseCacheControl('max-age=60')
+  const stored = async (key: string): Promise<void> => {
+    const record = buildRecord({ key, status: 200, statusMessage: 'OK', headers: { 'content-type': 'text/html', 'cache-control': 'max-age=60', etag: '"x"', vary: 'Accept-Encoding' }, bodySize: TEXT.length, cc, target: undefined, varyFields: [], varyKey: '', times: { requestTime: now, responseTime: now }, age: undefined, tags: [] }, opts)
+    const w = cache.put(record, {}, [])!
+    w.write(TEXT)
+    await w.end()
+  }
+  const br = { 'accept-encoding': 'br' }
+  await stored('http://a/kept')
+  const v = (await cache.lookup('http://a/kept', br)).entry!
+  const coded = await codedVariant(cache, v, 'br', br, 16)
+  t.equal(coded.record.headers['content-encoding'], 'br')
+  t.equal(brotliDecompressSync(coded.body!).toString(), TEXT.toString())
+  t.equal((await cache.lookup('http://a/kept', br)).entry?.record.id, `${v.record.id}.br`, 'when the identity variant is stored → a br request selects the coded one')
+  t.equal((await cache.lookup('http://a/kept', {})).entry?.record.id, v.record.id, 'and a request without Accept-Encoding the identity one')
+
+  await stored('http://a/purged')
+  const p = (await cache.lookup('http://a/purged', br)).entry!
+  await store.delete('http://a/purged')
+  await codedVariant(cache, p, 'br', br, 16)
+  t.same(await cache.variants('http://a/purged'), [], 'when the identity variant was purged → the coded copy is not stored')
+
+  await stored('http://a/invalidated')
+  const i = (await cache.lookup('http://a/invalidated', br)).entry!
+  const making = codedVariant(cache, i, 'br', br, 16)
+  await cache.invalidate('http://a/invalidated')
+  await making
+  t.same(await cache.variants('http://a/invalidated'), [], 'when the URL is invalidated while compressing → the coded copy is not stored')
 })
