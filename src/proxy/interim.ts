@@ -5,11 +5,12 @@ import type { ServerResponse } from 'node:http'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import type { Headers } from '../cache/contract.ts'
 
-/** The interim responses node:http can write; the HTTP/2 compat response lacks writeProcessing. */
+/** The interim responses node:http can write, and the HTTP/2 stream behind a compat response. */
 interface InterimWriter {
   writeContinue?: () => void
   writeProcessing?: () => void
   writeEarlyHints?: (hints: Record<string, string | string[]>) => void
+  stream?: { additionalHeaders?: (headers: Record<string, string | string[] | number>) => void }
 }
 
 /** The 103 fields worth relaying: the origin's, without hop-by-hop ones (RFC 9110 §7.6.1). */
@@ -33,13 +34,18 @@ function hintsOf (headers: Headers): Record<string, string | string[]> {
 export function relayInterim (res: ServerResponse, httpVersion: string, status: number, headers: Headers): boolean {
   if (res.headersSent || res.destroyed || httpVersion === '1.0') return false
   const w = res as InterimWriter
+  if (status !== 100 && status !== 102 && status !== 103) return false
+  if (status === 103 && headers.link === undefined) return false
   try {
-    if (status === 100 && w.writeContinue !== undefined) w.writeContinue()
+    // HTTP/2: any 1xx is a HEADERS frame before the final one (RFC 9113 §8.1).
+    const h2 = w.stream?.additionalHeaders
+    if (httpVersion === '2' && h2 !== undefined) h2.call(w.stream, { ...(status === 103 ? hintsOf(headers) : {}), ':status': status })
+    else if (status === 100 && w.writeContinue !== undefined) w.writeContinue()
     else if (status === 102 && w.writeProcessing !== undefined) w.writeProcessing()
-    else if (status === 103 && w.writeEarlyHints !== undefined && headers.link !== undefined) w.writeEarlyHints(hintsOf(headers))
+    else if (status === 103 && w.writeEarlyHints !== undefined) w.writeEarlyHints(hintsOf(headers))
     else return false
   } catch {
-    // A Link value node:http refuses to write: the hint is only a hint.
+    // A field node:http or node:http2 refuses to write: the hint is only a hint.
     return false
   }
   return true
