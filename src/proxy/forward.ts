@@ -3,6 +3,7 @@
 // answer for an origin error, a response streamed and stored, or passed through — with the
 // invalidation (§4.4) and HEAD freshening (§4.3.5) that pass-through responses imply.
 
+import { pipeline } from 'node:stream'
 import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue, appendMember } from '../http/fields.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
@@ -11,7 +12,7 @@ import { withDefaultTtl, select304 } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
-import { varyFields, secondaryKey, keyFor } from '../cache/key.ts'
+import { varyFields, secondaryKey, keyFor, normalizeAcceptEncoding } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
@@ -24,8 +25,6 @@ import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 import { relayInterim } from './interim.ts'
 import { compressible, codingFor, codedHeaders, encoder, withVary, type Coding } from './compress.ts'
-import { pipeline } from 'node:stream'
-import { normalizeAcceptEncoding } from '../cache/key.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
