@@ -3,11 +3,12 @@
 
 import type { TargetName } from './targets.ts'
 import type { Tool } from './load.ts'
+import type { H2Run } from './h2.ts'
 
 /** A closed-loop load scenario: one path, a few targets. */
 export type LoadScenario = 'small' | 'medium' | 'large' | 'revalidate' | 'nostore'
 /** Every scenario `--scenarios` accepts. */
-export type Scenario = LoadScenario | 'herd' | 'memory'
+export type Scenario = LoadScenario | 'herd' | 'memory' | 'h2'
 
 /** What a load scenario requests and what it is compared with. */
 export interface LoadScenarioSpec {
@@ -30,7 +31,7 @@ export const LOAD_SCENARIOS: Record<LoadScenario, LoadScenarioSpec> = {
   nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx'], hit: false }
 }
 
-export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory']
+export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2']
 
 /** One measured load run. */
 export interface Run {
@@ -157,6 +158,8 @@ export interface Result {
   ratios: Ratio[]
   herd: HerdRun[]
   memory: MemoryRun | undefined
+  /** the HTTP/2 comparison (bench/h2.ts), when h2load is installed */
+  h2?: H2Run[]
   /** scenarios or targets that could not be measured, with the reason */
   failures: string[]
 }
@@ -265,6 +268,12 @@ export function formatReport (r: Result): string {
       `${mem.requests} requests in ${num(mem.seconds, 1)} s, ${mem.errors} errors, origin ${mem.originReqs}${mem.timedOut ? ', STOPPED AT TIME LIMIT' : ''}`)
     out.push(`  peak RSS ${num(mem.peakRssMiB, 1)} MiB (idle ${num(mem.idleRssMiB, 1)}) vs budget max-size + 80 = ${mem.budgetMiB} MiB: ` +
       (mem.withinBudget ? 'within' : `OVER by ${num(mem.peakRssMiB - mem.budgetMiB, 1)} MiB`))
+  }
+  if (r.h2 !== undefined && r.h2.length > 0) {
+    out.push('', 'h2: 1 KiB hit (/small) with h2load, one client thread')
+    for (const h of r.h2) {
+      out.push(`  ${padr(h.target, 14)} ${padr(h.protocol, 9)} -c${h.connections} -m${h.streams}: ${num(h.rps, 0)} req/s, mean ${num(h.meanMs, 2)} ms, ${h.errors} errors`)
+    }
   }
   if (r.failures.length > 0) out.push('', 'FAILED:', ...r.failures.map(f => `  ${f}`))
   return out.join('\n') + '\n'

@@ -19,6 +19,7 @@ import {
   type LoadScenario, type Scenario, type Run, type HerdRun, type MemoryRun, type Result
 } from './report.ts'
 import { renderChart } from './chart.ts'
+import { measureH2, h2Unavailable } from './h2.ts'
 
 const BENCH = import.meta.dirname
 const ROOT = join(BENCH, '..')
@@ -367,7 +368,7 @@ async function main (): Promise<void> {
   const skipped = (t: TargetName): boolean => !available(t)
   if (skipped('nginx') && load.length > 0) failures.push('nginx baseline skipped: nginx is not installed')
   const nRuns = load.reduce((a, s) => a + LOAD_SCENARIOS[s].targets.filter(t => !skipped(t)).length, 0) * opts.reps
-  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + 5
+  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + 5
   log(`freshgate bench: ${tool}, ${nRuns} load runs of ${opts.duration}s (+${opts.warmup}s warm-up), scenarios ${opts.scenarios.join(',')}; ` +
     `${pin ? 'servers on CPU 0, clients on CPU 1' : 'no CPU pinning (taskset missing or one CPU)'}; about ${Math.ceil(estimate / 60)} min; logs in ${runDir}`)
 
@@ -431,6 +432,18 @@ async function main (): Promise<void> {
   if (opts.scenarios.includes('memory')) {
     log(`memory (--max-size ${opts.memMaxSizeMiB}MiB, working set ${opts.memFactor}x)`)
     try { result.memory = await memory(b) } catch (err) { failures.push(`memory: ${(err as Error).message.split('\n')[0]}`); log(`  memory FAILED: ${(err as Error).message}`) }
+  }
+  if (opts.scenarios.includes('h2')) {
+    const why = h2Unavailable()
+    if (why !== undefined) failures.push(why)
+    else {
+      log('h2 (1 KiB hit with h2load: freshgate over HTTP/1.1 and h2c, bare node:http2)')
+      try {
+        const h2 = await measureH2({ env: b.env, connections: opts.connections, streams: 10, seconds: opts.duration, warmup: opts.warmup, clientCpu, fg: extra => fgOptions(b, extra) }, log)
+        result.h2 = h2.runs
+        failures.push(...h2.notes)
+      } catch (err) { failures.push(`h2: ${(err as Error).message.split('\n')[0]}`); log(`  h2 FAILED: ${(err as Error).message}`) }
+    }
   }
   meta.originPeakRssMiB = groupMemory(origin.pid).peakMiB
   await stop(origin)

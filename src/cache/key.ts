@@ -74,30 +74,48 @@ export function varyFields (vary: string | string[] | undefined): string[] {
   return names.sort()
 }
 
-/** Codings freshgate tells apart in Accept-Encoding; other codings are ignored when normalising. */
-const KNOWN_CODINGS = ['br', 'deflate', 'gzip', 'identity', 'zstd']
+/** Codings a response may come in besides identity, best first: a tie in q-values goes to the earlier one. */
+const PREFERENCE = ['br', 'zstd', 'gzip', 'deflate']
 
 /**
- * Normalises Accept-Encoding to the sorted set of known codings the client accepts (q > 0),
- * so clients that accept the same codings share a variant ("gzip, br" ≡ "br;q=0.9, gzip").
+ * The coding freshgate serves for an Accept-Encoding value (RFC 9110 §12.5.3): the acceptable
+ * coding (q > 0, named or through "*", which stands only for codings not named) with the highest
+ * q-value, ties going to br, zstd, gzip, deflate in that order; "identity" when none is
+ * acceptable or the client names identity with a higher q-value. A malformed q-value counts as 0.
+ * https://www.rfc-editor.org/rfc/rfc9110#section-12.5.3
  */
-export function normalizeAcceptEncoding (value: string): string {
-  const accepted = new Set<string>()
-  const listed = new Set<string>()
-  let star = false
+export function chosenCoding (value: string): string {
+  const weights = new Map<string, number>()
+  let star: number | undefined
   for (const member of splitList(value)) {
     const [raw, ...params] = splitParameters(member).map(s => s.toLowerCase())
     const coding = raw === 'x-gzip' ? 'gzip' : raw
-    if (coding !== undefined) listed.add(coding)
-    // A refused coding (q=0), or one whose weight is not a qvalue, is not accepted.
+    if (coding === undefined || coding === '') continue
+    // A weight that is not a qvalue counts as 0 (refused).
     const q = params.find(p => /^q\s*=/.test(p))
-    if (q !== undefined && !((parseWeight(q.slice(q.indexOf('=') + 1).trim()) ?? 0) > 0)) continue
-    if (coding === '*') star = true
-    else if (coding !== undefined && KNOWN_CODINGS.includes(coding)) accepted.add(coding)
+    const weight = q === undefined ? 1 : (parseWeight(q.slice(q.indexOf('=') + 1).trim()) ?? 0)
+    if (coding === '*') star = weight
+    else if (!weights.has(coding)) weights.set(coding, weight)
   }
-  // "*" stands only for codings not listed explicitly (RFC 9110 §12.5.3), so "gzip;q=0, *" refuses gzip.
-  if (star) for (const c of KNOWN_CODINGS) if (!listed.has(c)) accepted.add(c)
-  return [...accepted].sort().join(',')
+  let best = 'identity'
+  let bestQ = 0
+  for (const c of PREFERENCE) {
+    const w = weights.get(c) ?? star ?? 0
+    if (w > bestQ) { best = c; bestQ = w }
+  }
+  const identity = weights.get('identity')
+  return identity !== undefined && identity > bestQ ? 'identity' : best
+}
+
+/**
+ * Normalises Accept-Encoding to the coding freshgate will serve (chosenCoding), so there is at
+ * most one stored body per coding: "gzip", "gzip, deflate" and "x-gzip;q=0.8" share a variant, and
+ * so do "br, gzip" and "gzip, deflate, br, zstd". The origin is asked for that one coding when the
+ * cache fills (proxy/forward.ts upstreamHeaders), so a variant's body is always in the coding its
+ * key names, or identity.
+ */
+export function normalizeAcceptEncoding (value: string): string {
+  return chosenCoding(value)
 }
 
 /** Accept-* fields whose members are case-insensitive and whose order carries the client's tie-break. */

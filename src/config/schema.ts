@@ -69,6 +69,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cacheName', type: 'string', flag: 'cache-name', default: 'freshgate', doc: 'Cache name used in Cache-Status and Via' },
   { key: 'debug', type: 'boolean', flag: 'debug', default: false, doc: 'Add the cache key to Cache-Status (key=…)' },
   { key: 'shutdownTimeout', type: 'duration', flag: 'shutdown-timeout', default: 10_000, min: 0, doc: 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before exit' },
+  { key: 'compress', type: 'boolean', flag: 'compress', default: true, doc: 'Compress text responses the origin sent uncompressed (br, zstd or gzip, as the client prefers); coded bodies are stored and reused' },
   { key: 'maxHeaderSize', type: 'bytes', flag: 'max-header-size', default: 16384, min: 1024, max: 1024 * 1024, doc: 'Largest request or response header section accepted' },
 
   { key: 'trustProxy', type: 'list', flag: 'trust-proxy', default: [], doc: 'Addresses or CIDR ranges of proxies in front of freshgate whose X-Forwarded-For/-Proto/-Host and Forwarded fields are believed; from others they are replaced' },
@@ -163,6 +164,8 @@ export interface Config {
   cacheName: string
   debug: boolean
   shutdownTimeout: number
+  /** compress identity text responses for clients that accept a coding (proxy/compress.ts) */
+  compress: boolean
   maxHeaderSize: number
   trustProxy: string[]
   tls: { cert: string | undefined, key: string | undefined }

@@ -2,7 +2,7 @@
 // streams the body to the client and/or a store writer, with backpressure towards the client only
 // when nothing is being stored. It decides nothing: its owner (forward.ts) plans, it reports.
 
-import type { ServerResponse } from 'node:http'
+import type { Writable } from 'node:stream'
 import type { BodyWriter, Headers } from '../cache/contract.ts'
 import { upstreamCode, type ErrorCode } from '../errors.ts'
 import type { ResponseSink, Exchange as Running, Upstream, UpstreamRequest } from './upstream.ts'
@@ -27,14 +27,16 @@ export class BufferBudget {
 
 /** Where a response body goes, as the owner decided at the head. */
 export interface BodyRoute {
-  /** the client whose head was already written; body chunks are written to it */
-  client: ServerResponse | undefined
+  /** the client whose head was already written (or a compressor piped to it); body chunks are written to it */
+  client: Writable | undefined
   /** the store writer body chunks are copied into */
   writer: BodyWriter | undefined
 }
 
-/** What an exchange reports to its owner, in order: head, then done | failed (storeStopped any time). */
+/** What an exchange reports to its owner, in order: interim*, head, then done | failed (storeStopped any time). */
 export interface ExchangeEvents {
+  /** an interim (1xx) response arrived before the final head */
+  interim (status: number, headers: Headers): void
   /**
    * the response head arrived; returns where the body goes, 'drain' to read and drop it (keeping
    * the origin connection), or undefined to abort the exchange
@@ -97,6 +99,10 @@ export class Exchange implements ResponseSink {
   abort (reason: Error): void {
     this.#discard = true
     this.#running?.abort(reason)
+  }
+
+  interim (status: number, headers: Headers): void {
+    if (!this.#discard) this.#events.interim(status, headers)
   }
 
   head (status: number, statusMessage: string, headers: Headers): void {

@@ -3,6 +3,7 @@
 // answer for an origin error, a response streamed and stored, or passed through — with the
 // invalidation (§4.4) and HEAD freshening (§4.3.5) that pass-through responses imply.
 
+import { pipeline } from 'node:stream'
 import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue, appendMember } from '../http/fields.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
@@ -13,7 +14,7 @@ import { applyTtlRules } from '../cache/overrides.ts'
 import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
-import { varyFields, keyFields, secondaryKey, keyFor } from '../cache/key.ts'
+import { varyFields, keyFields, secondaryKey, keyFor, normalizeAcceptEncoding } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
@@ -28,6 +29,8 @@ import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 import { partWriter } from './parts.ts'
 import { isPartial } from '../cache/partial.ts'
 import { rewriteFields, rulesFor } from './rewrite.ts'
+import { relayInterim } from './interim.ts'
+import { compressible, codingFor, codedHeaders, encoder, withVary, type Coding } from './compress.ts'
 
 /** The Cache-Status a client was sent, for the log, once what it announced as stored was not. */
 function notStored (cacheStatus: string): string {
@@ -36,6 +39,9 @@ function notStored (cacheStatus: string): string {
 
 /** Largest error response kept whole to answer a leader's waiters. */
 const SHARE_MAX = 64 * 1024
+
+/** Most interim (1xx) responses relayed to a client per request. */
+const MAX_INTERIM = 8
 
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -68,6 +74,10 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
     if (validators.etag !== undefined) out['if-none-match'] = validators.etag
     if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
   }
+  // The cache keys Accept-Encoding on the coding it chose (cache/key.ts): asking the origin for
+  // that coding alone keeps every stored body in the coding its key names, or identity.
+  const ae = src['accept-encoding']
+  if (fill && ae !== undefined) out['accept-encoding'] = normalizeAcceptEncoding(Array.isArray(ae) ? ae.join(', ') : ae)
   out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
   // X-Forwarded-*, Forwarded and their look-alikes: freshgate's own view, or a trusted peer's (forwarded.ts).
   const preq = ctx.preq
@@ -107,6 +117,12 @@ class Forward implements ExchangeEvents {
   #clientGone: boolean
   /** the body is kept for the waiters (an error response), not stored */
   #shared = false
+  /** the response may be compressed (compress.ts): it varies on Accept-Encoding */
+  #compressible = false
+  /** the coding this client gets the body in, when freshgate compresses it */
+  #coding: Coding | undefined
+  /** interim responses relayed to the client */
+  #interims = 0
 
   constructor (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[]) {
     this.#rt = rt
@@ -167,6 +183,13 @@ class Forward implements ExchangeEvents {
     return this.#plan.fill ? 'miss' : 'pass'
   }
 
+  interim (status: number, headers: Headers): void {
+    // Only the client of this exchange hears of it: waiters and background fills have none. An
+    // origin looping on 1xx is not amplified past MAX_INTERIM.
+    if (this.#phase !== 'waiting' || this.#clientGone || this.#ctx.res === undefined || this.#interims >= MAX_INTERIM) return
+    if (relayInterim(this.#ctx.res, this.#ctx.preq.httpVersion, status, headers)) this.#interims++
+  }
+
   head (status: number, statusMessage: string, headers: Headers): BodyRoute | 'drain' | undefined {
     const rt = this.#rt
     const ctx = this.#ctx
@@ -191,6 +214,7 @@ class Forward implements ExchangeEvents {
     // response and stored as any; anything else (416…) describes the range, not the resource.
     if (this.#plan.partial === true && status === 206) return this.#partHead(statusMessage, cc, eff.target, now)
     if (this.#plan.partial === true && status !== 200) return this.#passHead(statusMessage, now)
+    this.#squeeze(cc)
     const plan = planResponse({
       method: ctx.method,
       fill: this.#plan.fill || post,
@@ -232,7 +256,7 @@ class Forward implements ExchangeEvents {
         key: ctx.key,
         status,
         statusMessage,
-        headers: storedHeaders(headers, cc, rt.entryOptions, now),
+        headers: this.#varied(storedHeaders(headers, cc, rt.entryOptions, now)),
         bodySize: ctx.method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
         cc,
         target: eff.target,
@@ -314,11 +338,26 @@ class Forward implements ExchangeEvents {
     return { client: this.#writeHead(statusMessage, false), writer }
   }
 
+  /** Decides whether this response is compressed for its client, and in which coding. */
+  #squeeze (cc: CacheControl): void {
+    if (!this.#rt.config.compress) return
+    const cl = this.#headers['content-length']
+    const size = typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : undefined
+    this.#compressible = compressible(this.#status, this.#headers, size, cc, this.#ctx.reqCC)
+    if (this.#compressible) this.#coding = codingFor(this.#ctx.preq.headers['accept-encoding'])
+  }
+
+  /** Headers with Vary: Accept-Encoding added when the response may be compressed for other clients. */
+  #varied (headers: Headers): Headers {
+    return this.#compressible ? { ...headers, vary: withVary(headers.vary) } : headers
+  }
+
   /** Head of a response passed through (non-GET, bypass, Range): invalidation and HEAD freshening. */
   #passHead (statusMessage: string, now: number): BodyRoute | undefined {
     const rt = this.#rt
     const ctx = this.#ctx
     const status = this.#status
+    this.#squeeze(effectiveDirectives(this.#headers, rt.config.cache.targets).cc)
     const cache = rt.cache
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.
@@ -418,13 +457,14 @@ class Forward implements ExchangeEvents {
     const h = ctx.preq.headers
     const inm = h['if-none-match']
     const ims = h['if-modified-since']
-    const head = forwardedHead(this.#headers, rt.entryOptions.stripFields, rt.entryOptions.via, this.#cacheStatus, this.#responseTime)
+    const sent = this.#coding === undefined ? this.#varied(this.#headers) : codedHeaders(this.#headers, this.#coding, undefined)
+    const head = forwardedHead(sent, rt.entryOptions.stripFields, rt.entryOptions.via, this.#cacheStatus, this.#responseTime)
     // The client's validators were replaced by ours when filling (§4.3.1), so the cache answers
     // the client's conditional itself against the new response (RFC 9110 §13.2.2).
     if (maySend304 && this.#plan.fill && (inm !== undefined || ims !== undefined) &&
-        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(this.#headers.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
+        shouldAnswer304({ ifNoneMatch: inm, ifModifiedSince: ims }, { etag: firstValue(sent.etag), lastModified: firstValue(this.#headers['last-modified']), date: firstValue(this.#headers.date) })) {
       // The same fields as a 304 from the store (RFC 9110 §15.4.5), plus Via and Cache-Status.
-      const keep = fields304(this.#headers.etag !== undefined)
+      const keep = fields304(sent.etag !== undefined)
       const head304: string[] = []
       for (let i = 0; i < head.length; i += 2) {
         const name = head[i]!
@@ -443,8 +483,15 @@ class Forward implements ExchangeEvents {
       logDone(rt, ctx, this.#status, this.#cacheStatus, this.#kind())
       return undefined
     }
+    // The head goes out now, not with the first body byte: a slow or event-stream body must not
+    // hold back the status (and a body timeout then cuts a response the client already has).
+    res.flushHeaders()
     this.#phase = 'streaming'
-    return res
+    if (this.#coding === undefined) return res
+    // Compressed on the fly; a client that goes away destroys the compressor with it.
+    const z = encoder(this.#coding)
+    pipeline(z, res, () => {})
+    return z
   }
 
   storeStopped (): void {

@@ -14,6 +14,7 @@ import { planFailure } from '../cache/plan.ts'
 import { prepared, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { Ctx, Runtime, ServedKind, CacheStatusParts, Forward } from './context.ts'
 import type { SharedResponse } from './collapse.ts'
+import { compressible, codingFor, codedVariant, identityIdOf } from './compress.ts'
 
 /** Builds a Cache-Status member for this cache (RFC 9211 §2). Parameters in the RFC's order. */
 export function cacheStatus (name: string, p: {
@@ -152,6 +153,50 @@ function ifRangeAllows (ifRange: string | string[] | undefined, r: StoredRecord)
 export function serveStored (rt: Runtime, ctx: Ctx, v: Variant, now: number, cs: CacheStatusParts): void {
   const res = ctx.res
   if (res === undefined || res.destroyed) return
+  const other = rt.config.compress && rt.cache !== undefined ? variantToServe(rt, ctx, v) : undefined
+  if (other !== undefined) {
+    other.then(w => serveAsStored(rt, ctx, w, rt.clock(), cs), err => {
+      // The coded body could not be made (the stored one is gone): the identity one still answers.
+      process.emitWarning(err as Error)
+      serveAsStored(rt, ctx, v, rt.clock(), cs)
+    })
+    return
+  }
+  serveAsStored(rt, ctx, v, now, cs)
+}
+
+/**
+ * The variant to serve instead of `v`, when there is one (compress.ts): the coded variant of an
+ * identity response for a client that accepts a coding, made and stored once; or, for a Range
+ * request that selected a coded variant, the identity one it was made from (ranges are served from
+ * identity bodies). Undefined: serve `v` itself.
+ */
+function variantToServe (rt: Runtime, ctx: Ctx, v: Variant): Promise<Variant> | undefined {
+  const r = v.record
+  const h = ctx.preq.headers
+  const identityId = identityIdOf(r.id)
+  const cache = rt.cache!
+  if (identityId !== undefined) {
+    if (h.range === undefined || ctx.preq.method !== 'GET') return undefined
+    return Promise.resolve(cache.variants(r.key)).then(async all => {
+      const identity = all.find(w => w.record.id === identityId)
+      const body = identity === undefined ? undefined : identity.body ?? await cache.body(identity)
+      // Gone since: the coded body is served whole (a 200 answers any Range request).
+      return identity === undefined || body === undefined ? v : { record: identity.record, body }
+    })
+  }
+  if (h.range !== undefined && ctx.preq.method === 'GET') return undefined
+  // The client's choice first: a hit for a client that accepts no coding costs one comparison.
+  const coding = codingFor(h['accept-encoding'])
+  if (coding === undefined) return undefined
+  if (r.varyFields[0] === '*' || !compressible(r.status, r.headers, r.bodySize, r.cc, ctx.reqCC)) return undefined
+  return codedVariant(cache, v, coding, h, rt.config.cache.maxVariants)
+}
+
+/** Serves `v` as it is stored (see serveStored). */
+function serveAsStored (rt: Runtime, ctx: Ctx, v: Variant, now: number, cs: CacheStatusParts): void {
+  const res = ctx.res
+  if (res === undefined || res.destroyed) return
   const r = v.record
   const age = currentAge(r, now)
   const debug = rt.config.debug
@@ -171,7 +216,7 @@ export function serveStored (rt: Runtime, ctx: Ctx, v: Variant, now: number, cs:
     head.push('age', String(Math.floor(age / 1000)), 'cache-status', status)
     res.writeHead(304, head)
     res.end()
-  } else if (h.range !== undefined && code === 200 && ctx.preq.method === 'GET' && ifRangeAllows(h['if-range'], r)) {
+  } else if (h.range !== undefined && code === 200 && ctx.preq.method === 'GET' && identityIdOf(r.id) === undefined && ifRangeAllows(h['if-range'], r)) {
     code = serveRange(ctx, res, v, heads.head, h.range, age, status)
   } else {
     const head = heads.head.slice()

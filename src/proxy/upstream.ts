@@ -9,9 +9,11 @@ import { Pool, type Dispatcher } from 'undici'
 import type { Config } from '../config/schema.ts'
 import type { Headers } from '../cache/entry.ts'
 
-/** Receives one upstream response. Methods are called in order: head, data*, end | error. */
+/** Receives one upstream response. Methods are called in order: interim*, head, data*, end | error. */
 export interface ResponseSink {
-  /** Response head. Interim (1xx) responses are not delivered. */
+  /** An interim (1xx) response before the final one (RFC 9110 §15.2); 101 is never delivered. */
+  interim (status: number, headers: Headers): void
+  /** The final response head. */
   head (status: number, statusMessage: string, headers: Headers): void
   /** A body chunk. Return false to pause the upstream until `resume()` is called. */
   data (chunk: Buffer): boolean
@@ -74,7 +76,13 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Headers, statusMessage?: string): void {
-    if (status < 200 || this.#reported) return
+    if (this.#reported) return
+    // undici delivers 1xx heads here (a 100 too, with patches/undici+8.12.4.patch); 101 means an
+    // upgrade this exchange never asked for.
+    if (status < 200) {
+      if (status !== 101) this.#sink.interim(status, headers)
+      return
+    }
     this.#controller = controller
     // RFC 9112 allows obs-text in the reason phrase; Node refuses to write it. Keep only a
     // visible-ASCII reason, else the standard one.
