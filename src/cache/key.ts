@@ -94,8 +94,9 @@ export function chosenCoding (value: string): string {
     // A weight that is not a qvalue counts as 0 (refused).
     const q = params.find(p => /^q\s*=/.test(p))
     const weight = q === undefined ? 1 : (parseWeight(q.slice(q.indexOf('=') + 1).trim()) ?? 0)
-    if (coding === '*') star = weight
-    else if (!weights.has(coding)) weights.set(coding, weight)
+    // A coding listed twice counts with its lowest weight, so member order never matters.
+    if (coding === '*') star = Math.min(star ?? 1, weight)
+    else weights.set(coding, Math.min(weights.get(coding) ?? 1, weight))
   }
   let best = 'identity'
   let bestQ = 0

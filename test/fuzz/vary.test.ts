@@ -62,17 +62,14 @@ t.test('normalizeAcceptEncoding', async t => {
   // members the property does not know of).
   const noise = fieldChars(5).map(s => s.replaceAll(/[",]/g, ''))
   const member = fc.tuple(coding, fc.option(fc.oneof(qvalue, noise), { nil: undefined }), ows).map(([c, q, s]) => q === undefined ? c : `${c}${s};${s}q=${q}`)
-  property(t, 'any value → a sorted list of known codings', anyField.map(v => Array.isArray(v) ? v.join(',') : v ?? ''), v => {
-    const got = normalizeAcceptEncoding(v)
-    const list = got === '' ? [] : got.split(',')
-    return list.every(c => KNOWN.has(c)) && list.join(',') === [...new Set(list)].sort().join(',')
-  })
-  property(t, 'the order of members never matters (a set of codings)', fc.tuple(fc.array(member, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 5 })), ([members, order]) => {
+  property(t, 'any value → one known coding (the one freshgate would serve), identity when none is acceptable', anyField.map(v => Array.isArray(v) ? v.join(',') : v ?? ''), v =>
+    KNOWN.has(normalizeAcceptEncoding(v)))
+  property(t, 'the order of members never matters', fc.tuple(fc.array(member, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 5 })), ([members, order]) => {
     const shuffled = members.map((m, i) => ({ m, o: order[i] ?? i })).sort((a, b) => a.o - b.o).map(x => x.m)
     return normalizeAcceptEncoding(members.join(', ')) === normalizeAcceptEncoding(shuffled.join(','))
   })
-  property(t, 'a coding refused with q=0 is never accepted', fc.tuple(fc.array(member, { maxLength: 4 }), fc.constantFrom('gzip', 'br', 'zstd', 'deflate', 'identity')), ([members, refused]) =>
-    !normalizeAcceptEncoding([`${refused};q=0`, ...members.filter(m => !m.toLowerCase().startsWith(refused) && !m.toLowerCase().startsWith('x-gzip'))].join(', ')).split(',').includes(refused))
+  property(t, 'a coding refused with q=0 is never chosen (identity only as the fallback)', fc.tuple(fc.array(member, { maxLength: 4 }), fc.constantFrom('gzip', 'br', 'zstd', 'deflate')), ([members, refused]) =>
+    normalizeAcceptEncoding([`${refused};q=0`, ...members.filter(m => !m.toLowerCase().startsWith(refused) && !m.toLowerCase().startsWith('x-gzip'))].join(', ')) !== refused)
 })
 
 t.test('varyFields and secondaryKey', async t => {
