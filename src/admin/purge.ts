@@ -21,7 +21,7 @@ export function absoluteUrl (text: unknown): URL | undefined {
 
 /** The primary key the proxy uses for a URL (cache/key.ts keyFor, the proxy's own function). */
 function keyOf (u: URL, config: Config): string {
-  return keyFor({ scheme: u.protocol.slice(0, -1), authority: u.host.toLowerCase(), target: u.pathname + u.search }, config.routes)
+  return keyFor({ scheme: u.protocol.slice(0, -1), authority: u.host.toLowerCase(), target: u.pathname + u.search }, config)
 }
 
 /** What a purge asks for, validated. */

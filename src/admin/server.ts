@@ -225,7 +225,7 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
         const target = query.get('url')
         const u = absoluteUrl(target)
         if (u === undefined) throw new Refusal(400, `query parameter "url" must be an absolute http(s) URL, got ${JSON.stringify(target)}`)
-        const key = keyFor({ scheme: u.protocol.slice(0, -1), authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config().routes)
+        const key = keyFor({ scheme: u.protocol.slice(0, -1), authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config())
         const variants = await rt.cache()?.variants(key) ?? []
         if (variants.length === 0) return sendJson(res, 404, { error: 'nothing stored for this URL', key })
         const now = rt.clock()

@@ -18,13 +18,19 @@ export function primaryKey (scheme: string, authority: string, path: string): st
 /** Cache settings of requests no route matches. */
 export const DEFAULT_CACHE: RouteCache = Object.freeze({ enabled: true, defaultTtl: 0, ignoreQuery: false, sortQuery: false })
 
+/** What shapes keys besides the request: the routes, and the query parameters every key drops. */
+export interface KeyConfig {
+  routes: readonly Route[]
+  cache: { ignoreQuery: readonly string[] }
+}
+
 /**
  * The primary key of a request target, shaped by the route it takes: one function for the proxy
  * and the admin API, so a purge names exactly the entry a request stored.
  */
-export function keyFor (u: { scheme: string, authority: string, target: string }, routes: readonly Route[]): string {
-  const i = matchRoute(routes, u.authority, u.target)
-  return primaryKey(u.scheme, u.authority, keyPath(u.target, i === -1 ? DEFAULT_CACHE : routes[i]!.cache))
+export function keyFor (u: { scheme: string, authority: string, target: string }, config: KeyConfig): string {
+  const i = matchRoute(config.routes, u.authority, u.target)
+  return primaryKey(u.scheme, u.authority, keyPath(u.target, i === -1 ? DEFAULT_CACHE : config.routes[i]!.cache, config.cache.ignoreQuery))
 }
 
 /**
@@ -55,13 +61,13 @@ export function paramMatches (name: string, patterns: readonly string[]): boolea
 }
 
 /** The path used in the cache key: query removed, filtered (names or globs) or sorted as the route says. */
-export function keyPath (path: string, cache: RouteCache): string {
+export function keyPath (path: string, cache: RouteCache, dropEverywhere: readonly string[] = []): string {
   const q = path.indexOf('?')
-  if (q === -1 || (cache.ignoreQuery === false && !cache.sortQuery)) return path
+  if (q === -1 || (cache.ignoreQuery === false && !cache.sortQuery && dropEverywhere.length === 0)) return path
   if (cache.ignoreQuery === true) return path.slice(0, q)
   let params = new URLSearchParams(path.slice(q + 1))
-  const drop = cache.ignoreQuery
-  if (Array.isArray(drop)) params = new URLSearchParams([...params].filter(([name]) => !paramMatches(name, drop)))
+  const drop = Array.isArray(cache.ignoreQuery) ? [...dropEverywhere, ...cache.ignoreQuery] : dropEverywhere
+  if (drop.length > 0) params = new URLSearchParams([...params].filter(([name]) => !paramMatches(name, drop)))
   if (cache.sortQuery) params.sort()
   const rest = params.toString()
   return rest === '' ? path.slice(0, q) : `${path.slice(0, q)}?${rest}`

@@ -96,6 +96,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'cache.overrideTtl', type: 'ttls', flag: 'override-ttl', default: {}, doc: 'Freshness lifetime by status replacing the origin\'s, e.g. {"200": "10m", "404": "30s", "any": "1m"} (per route too)' },
   { key: 'cache.minTtl', type: 'ttls', flag: 'min-ttl', default: {}, doc: 'Shortest freshness lifetime by status; shorter ones are raised to it (per route too)' },
   { key: 'cache.maxTtl', type: 'ttls', flag: 'max-ttl', default: {}, doc: 'Longest freshness lifetime by status; longer ones are lowered to it (per route too)' },
+  { key: 'cache.ignoreQuery', type: 'list', flag: 'ignore-query', default: [], doc: 'Query parameters (names or globs such as utm_*) dropped from every cache key; routes may drop more' },
   { key: 'cache.keyHeaders', type: 'list', flag: 'key-headers', default: [], doc: 'Request fields whose values also select the stored response, as if every response had Vary on them (per route too)' },
   { key: 'cache.keyCookies', type: 'list', flag: 'key-cookies', default: [], doc: 'Request cookies (names, case-insensitive) whose values also select the stored response (per route too)' },
   { key: 'cache.rangeFill', type: 'boolean', flag: 'range-fill', default: true, doc: 'On a Range miss, also fetch the whole response in the background to fill the cache (if it fits the entry limit)' },
@@ -185,6 +186,7 @@ export interface Config {
     overrideTtl: TtlTable
     minTtl: TtlTable
     maxTtl: TtlTable
+    ignoreQuery: string[]
     keyHeaders: string[]
     keyCookies: string[]
     rangeFill: boolean

@@ -385,7 +385,7 @@ class Forward implements ExchangeEvents {
       try { u = new URL(v, base) } catch { continue }
       // "only ... if the host part is the same as in the target URI" (§4.4)
       if (u.protocol === `${ctx.preq.scheme}:` && u.host.toLowerCase() === ctx.preq.authority) {
-        void cache.invalidate(keyFor({ scheme: ctx.preq.scheme, authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config.routes))
+        void cache.invalidate(keyFor({ scheme: ctx.preq.scheme, authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config))
       }
     }
   }

@@ -163,7 +163,7 @@ export class ProxyHandler {
       return
     }
     const route = this.#router.match(preq.authority, preq.target)
-    const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config.routes))
+    const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config))
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
     // The operator's rules: response header rewriting, and reloads answered from the cache.

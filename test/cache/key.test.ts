@@ -140,7 +140,9 @@ t.test('keyFor, keyPath and varyValues', async t => {
       { host: 'api.example.com', prefix: '/v1/', cache: { ...plain, ignoreQuery: true } },
       { prefix: '/search', cache: { ...plain, sortQuery: true } }
     ]
-    const rows: Array<{ name: string, u: { scheme: string, authority: string, target: string }, want: string }> = [
+    const rows: Array<{ name: string, u: { scheme: string, authority: string, target: string }, want: string, drop?: string[] }> = [
+      { name: 'when cache.ignoreQuery lists globs → should drop them on every route', u: { scheme: 'http', authority: 'www.example.com', target: '/p?utm_source=x&id=1&fbclid=2' }, want: 'http://www.example.com/p?id=1', drop: ['utm_*', 'fbclid'] },
+      { name: 'when cache.ignoreQuery and a route both drop → should drop both', u: { scheme: 'https', authority: 'api.example.com', target: '/search?utm_a=1&b=1&a=2' }, want: 'https://api.example.com/search?a=2&b=1', drop: ['utm_*'] },
       { name: 'when no route matches → should keep the query as sent', u: { scheme: 'http', authority: 'www.example.com', target: '/p?b=1&a=2' }, want: 'http://www.example.com/p?b=1&a=2' },
       { name: 'when a host route matches → should shape the path as it says', u: { scheme: 'https', authority: 'api.example.com', target: '/v1/x?token=1' }, want: 'https://api.example.com/v1/x' },
       { name: 'when the host matches but the prefix does not → should fall through to the next route', u: { scheme: 'https', authority: 'api.example.com', target: '/search?b=1&a=2' }, want: 'https://api.example.com/search?a=2&b=1' },
@@ -148,7 +150,7 @@ t.test('keyFor, keyPath and varyValues', async t => {
       { name: 'when the scheme is https → should keep it apart from http', u: { scheme: 'https', authority: 'www.example.com', target: '/p' }, want: 'https://www.example.com/p' },
       { name: 'when no routes are configured → should use the target as is', u: { scheme: 'http', authority: 'a', target: '/q?z=1&a=2' }, want: 'http://a/q?z=1&a=2' }
     ]
-    for (const r of rows) t.equal(keyFor(r.u, r.name.startsWith('when no routes') ? [] : routes), r.want, r.name)
+    for (const r of rows) t.equal(keyFor(r.u, { routes: r.name.startsWith('when no routes') ? [] : routes, cache: { ignoreQuery: r.drop ?? [] } }), r.want, r.name)
   })
 
   t.test('varyValues', async t => {

@@ -1,7 +1,7 @@
 // Routing: Host (exact or wildcard) and path prefix pick the origin and the cache settings.
 
 import t from 'tap'
-import { Origin, startFreshgate, get } from './harness.ts'
+import { Origin, startFreshgate, setup, get } from './harness.ts'
 
 async function origins (t: { teardown: (fn: () => unknown) => void }, names: string[]): Promise<Record<string, Origin>> {
   const out: Record<string, Origin> = {}
@@ -83,4 +83,19 @@ t.test('per-route cache settings: disabled, default TTL, ignored and sorted quer
 
   await get(`${proxy.url}/any?x=1`)
   t.match((await get(`${proxy.url}/any?y=2`)).cs, /hit/, 'ignoreQuery: true drops the whole query from the key')
+})
+
+t.test('cache.ignoreQuery drops parameters by name or glob from every key, and a route may drop more', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60' })
+    res.end(`for ${req.url}`)
+  }, { 'cache.ignoreQuery': ['utm_*', 'fbclid'] })
+  const a = await get(`${proxy.url}/page?id=1&utm_source=mail&fbclid=x`)
+  const b = await get(`${proxy.url}/page?utm_medium=ad&id=1`)
+  t.equal(b.body, a.body, 'one entry for both')
+  t.match(b.cs, /^freshgate; hit/)
+  t.equal(origin.count(), 1)
+  t.equal(origin.seen[0]!.url, '/page?id=1&utm_source=mail&fbclid=x', 'the origin still gets the query as sent')
+  const c = await get(`${proxy.url}/page?id=2&utm_source=mail`)
+  t.match(c.cs, /fwd=uri-miss/, 'other parameters still make other entries')
 })
