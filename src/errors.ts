@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   FG_ADMIN_UNAUTHORIZED: { status: 401, text: 'admin token required' },
   /** An admin request for a path or method the admin API does not have. */
   FG_ADMIN_NOT_FOUND: { status: 404, text: 'no such admin endpoint' },
+  /** A state-changing admin request sent by a page of another origin (cross-site request forgery). */
+  FG_ADMIN_CROSS_SITE: { status: 403, text: 'cross-site admin request refused' },
   /** An admin request whose body or parameters are invalid. */
   FG_ADMIN_BAD_REQUEST: { status: 400, text: 'invalid admin request' },
   /** No origin connection became free within upstream.queueTimeout. */

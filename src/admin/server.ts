@@ -19,6 +19,18 @@ import { VERSION } from '../version.ts'
 import { keyFor } from '../cache/key.ts'
 import type { Freshgate } from '../proxy/server.ts'
 
+/** True when a browser says the request comes from a page of another origin than the admin listener's. */
+function crossSite (req: IncomingMessage): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return true
+  const origin = req.headers.origin
+  if (origin === undefined) return false
+  try {
+    return new URL(origin).host !== req.headers.host
+  } catch {
+    return true
+  }
+}
+
 /** What the admin API needs of a running proxy: read on every request, so reloads apply at once. */
 export interface AdminRuntime {
   /** the config in force */
@@ -255,6 +267,9 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
     }
     if (route === undefined) throw new Refusal(404, `no such admin route: ${path}`)
     if (!route.methods.includes(req.method ?? '')) throw new Refusal(405, `${req.method} is not allowed on ${path}`, { allow: route.methods.join(', ') })
+    // A page on another site in the operator's browser can POST here (a form needs no preflight):
+    // browsers name the page's origin, and only the admin's own pages may change anything.
+    if (req.method === 'POST' && crossSite(req)) throw new Refusal(403, 'cross-site request refused', {}, 'FG_ADMIN_CROSS_SITE')
     await route.run(req, res, new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)))
   }
 
