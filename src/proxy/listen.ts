@@ -144,12 +144,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
     server,
     tls: false,
     reloadTls () {},
-    async close () {
-      const done = new Promise<void>(resolve => server.close(() => resolve()))
-      h1.closeIdleConnections()
-      for (const s of sessions) s.close()
-      await done
-    }
+    close: () => closeAll(server, sessions, h1)
   }
 }
 
@@ -279,9 +274,14 @@ function withoutForbidden (arg: unknown): unknown {
   return out
 }
 
-async function closeAll (server: HttpServer | Http2SecureServer, sessions: Set<ServerHttp2Session>): Promise<void> {
+async function closeAll (server: HttpServer | Http2SecureServer | NetServer, sessions: Set<ServerHttp2Session>, h1Server?: HttpServer): Promise<void> {
+  const h1 = h1Server ?? ('closeIdleConnections' in server ? server as HttpServer : undefined)
   const done = new Promise<void>(resolve => server.close(() => resolve()))
-  if ('closeIdleConnections' in server) server.closeIdleConnections()
+  // Keep-alive connections busy now turn idle as their responses finish: close each then, rather
+  // than holding the drain until the keep-alive timeout.
+  h1?.closeIdleConnections()
+  const sweep = h1 === undefined ? undefined : setInterval(() => h1.closeIdleConnections(), 50)
   for (const s of sessions) s.close()
   await done
+  clearInterval(sweep)
 }

@@ -7,7 +7,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Origin, get } from './harness.ts'
+import { Origin, startFreshgate, get } from './harness.ts'
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
@@ -94,4 +94,21 @@ t.test('SIGHUP reloads live settings, reports restart-only ones, and rejects a b
   t.equal((await get(`${url}/b/x`)).body, 'from b', 'the old config keeps running')
   t.equal((await get(`${url}/x`)).body, 'from a')
   child.kill('SIGTERM')
+})
+
+t.test('close() ends once in-flight requests finish, without waiting for their keep-alive connections to time out', async t => {
+  const origin = await new Origin(async (_req, res) => {
+    await new Promise(resolve => setTimeout(resolve, 300))
+    res.writeHead(200, { 'cache-control': 'no-store' })
+    res.end('done')
+  }).start()
+  t.teardown(() => origin.close())
+  const proxy = await startFreshgate(origin.url)
+  const inFlight = get(`${proxy.url}/slow`)
+  await new Promise(resolve => setTimeout(resolve, 50))
+  const t0 = performance.now()
+  await proxy.fg.close()
+  const ms = performance.now() - t0
+  t.equal((await inFlight).body, 'done', 'the in-flight request completed')
+  t.ok(ms < 2000, `closed ${Math.round(ms)} ms after close(), not after the 5 s keep-alive timeout`)
 })
