@@ -1,0 +1,5 @@
+// The same end-to-end tests as semantics.test.ts, over HTTP/2 (h2c with prior knowledge): every caching
+// behaviour is identical on both protocols (issue 11). The harness reads FG_TEST_H2 when loaded.
+
+process.env.FG_TEST_H2 = '1'
+await import('./semantics.test.ts')
