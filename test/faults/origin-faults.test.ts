@@ -107,7 +107,7 @@ t.test('an unsolicited 100 Continue gets a whole body or a coded error, never a 
 // RFC 9110 §15.2: "A client MUST be able to parse one or more 1xx responses received prior to a
 // final response, even if the client does not expect one." undici destroys the socket on any 100
 // ("bad response", client-h1.js), so the proxy answers 502 FG_UPSTREAM_RESET.
-t.test('an unsolicited 100 Continue, then 103, before the final response: the final one is served and stored', { todo: 'bug: undici refuses 100 Continue' }, async t => {
+t.test('an unsolicited 100 Continue, then 103, before the final response: the final one is served and stored', async t => {
   const { origin, url } = await interimOrigin(t, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n')
   t.ok(isWhole(await fetchWhole(`${url}/i`)), 'whole body')
   const b = await fetchWhole(`${url}/i`)
