@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../cache/contract.ts'
 import { currentAge } from '../cache/policy.ts'
 import { varyValues } from '../cache/key.ts'
-import { variantSize } from '../store/memory-store.ts'
+import { variantSize } from '../store/writer.ts'
 
 /** What /cache/entry shows of one stored variant: everything but the body. */
 export function describeVariant (r: StoredRecord, now: number): Record<string, unknown> {

@@ -73,7 +73,8 @@ const NUMERIC = new Map<string, 'maxAge' | 'sMaxAge' | 'maxStale' | 'minFresh' |
   ['stale-if-error', 'staleIfError']
 ])
 
-const FLAGS = new Map<string, 'noStore' | 'public' | 'mustRevalidate' | 'proxyRevalidate' | 'immutable' | 'noTransform' | 'onlyIfCached' | 'mustUnderstand'>([
+/** Directives without an argument, by name: the record field each sets. */
+export const FLAGS = new Map<string, 'noStore' | 'public' | 'mustRevalidate' | 'proxyRevalidate' | 'immutable' | 'noTransform' | 'onlyIfCached' | 'mustUnderstand'>([
   ['no-store', 'noStore'],
   ['public', 'public'],
   ['must-revalidate', 'mustRevalidate'],

@@ -1,7 +1,7 @@
 // Targeted Cache-Control fields (RFC 9213): CDN-Cache-Control and friends, which a cache on the
 // target list obeys instead of Cache-Control and Expires.
 
-import { parseCacheControl, type CacheControl } from './cache-control.ts'
+import { parseCacheControl, FLAGS, type CacheControl } from './cache-control.ts'
 import { splitList, isToken } from './fields.ts'
 import { DELTA_SECONDS_MAX } from './dates.ts'
 import { parseDictionary, type Member } from './structured.ts'
@@ -14,18 +14,6 @@ const DELTA = new Map<string, 'maxAge' | 'sMaxAge' | 'staleWhileRevalidate' | 's
   ['stale-if-error', 'staleIfError'],
   ['max-stale', 'maxStale'],
   ['min-fresh', 'minFresh']
-])
-
-/** Directives without an argument: an sf-boolean, true when written bare (RFC 9213 §2.1). */
-const FLAGS = new Map<string, 'noStore' | 'public' | 'mustRevalidate' | 'proxyRevalidate' | 'immutable' | 'noTransform' | 'onlyIfCached' | 'mustUnderstand'>([
-  ['no-store', 'noStore'],
-  ['public', 'public'],
-  ['must-revalidate', 'mustRevalidate'],
-  ['proxy-revalidate', 'proxyRevalidate'],
-  ['immutable', 'immutable'],
-  ['no-transform', 'noTransform'],
-  ['only-if-cached', 'onlyIfCached'],
-  ['must-understand', 'mustUnderstand']
 ])
 
 /**
@@ -55,6 +43,8 @@ export function parseTargeted (value: string | string[] | undefined): CacheContr
       cc[delta] = Math.min(n, DELTA_SECONDS_MAX)
       continue
     }
+    // Directives without an argument are sf-booleans, true when written bare (RFC 9213 §2.1):
+    // the same set as Cache-Control's.
     const flag = FLAGS.get(key)
     if (flag !== undefined) {
       const b = booleanOf(member)

@@ -4,6 +4,9 @@
 
 import { LRUCache } from 'lru-cache'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
+import { bufferedWriter, variantSize } from './writer.ts'
+
+export { variantSize } from './writer.ts'
 
 /** Settings of the memory tier. */
 export interface MemoryStoreOptions {
@@ -17,17 +20,6 @@ export interface MemoryStoreOptions {
   clock: () => number
 }
 
-/** Bytes a variant counts against the bound: its body, its fields and a fixed overhead. */
-export function variantSize (record: StoredRecord): number {
-  let n = record.bodySize + 256
-  for (const name in record.headers) {
-    const v = record.headers[name]
-    if (v === undefined) continue
-    if (Array.isArray(v)) for (const x of v) n += name.length + x.length + 4
-    else n += name.length + v.length + 4
-  }
-  return n
-}
 
 /** The variants of one primary key; a new array on every change, so readers never see it mutate. */
 interface Slot { variants: Variant[] }
@@ -73,39 +65,7 @@ export class MemoryStore implements Store {
   }
 
   put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
-    const limit = Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes)
-    const base = variantSize({ ...record, bodySize: 0 })
-    if (base + Math.max(0, record.bodySize) > limit) return undefined
-    // A known length (Content-Length) gets one allocation; otherwise chunks are joined once.
-    const known = record.bodySize >= 0 ? Buffer.allocUnsafeSlow(record.bodySize) : undefined
-    const chunks: Buffer[] = []
-    let written = 0
-    let state: 'open' | 'done' | 'failed' = 'open'
-    return {
-      write: (chunk: Buffer): boolean => {
-        if (state !== 'open') return false
-        if (base + written + chunk.length > limit || (known !== undefined && written + chunk.length > known.length)) {
-          state = 'failed'
-          chunks.length = 0
-          return false
-        }
-        if (known !== undefined) chunk.copy(known, written)
-        else chunks.push(chunk)
-        written += chunk.length
-        return true
-      },
-      end: async (): Promise<void> => {
-        if (state !== 'open') throw new Error('variant not stored: body exceeded its bound')
-        state = 'done'
-        if (known !== undefined && written !== known.length) throw new Error(`variant not stored: ${written} of ${known.length} body bytes`)
-        const body = known ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, written))
-        this.#commit({ record: { ...record, bodySize: written }, body }, opts)
-      },
-      abort: (): void => {
-        state = 'failed'
-        chunks.length = 0
-      }
-    }
+    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => this.#commit({ record: r, body }, opts))
   }
 
   async update (record: StoredRecord): Promise<boolean> {

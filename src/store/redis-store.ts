@@ -22,7 +22,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
 import { PUT, UPDATE, REMOVE, TAG, UNLOCK } from './redis-lua.ts'
-import { variantSize } from './memory-store.ts'
+import { variantSize } from './writer.ts'
 import { bufferedWriter } from './writer.ts'
 import type { SharedTarget } from './shared-url.ts'
 

@@ -1,8 +1,19 @@
-// The body writer of tiers that commit a variant in one step (Redis, disk): it gathers the body
-// in memory, bounded by the entry limit, and hands it over whole once it has fully arrived.
+// The body writer every tier uses: it gathers the body in memory, bounded by the entry limit, and
+// hands it over whole once it has fully arrived (memory keeps it; Redis and disk write it in one step).
 
 import type { BodyWriter, StoredRecord } from '../cache/contract.ts'
-import { variantSize } from './memory-store.ts'
+
+/** Bytes a variant counts against the bound: its body, its fields and a fixed overhead. */
+export function variantSize (record: StoredRecord): number {
+  let n = record.bodySize + 256
+  for (const name in record.headers) {
+    const v = record.headers[name]
+    if (v === undefined) continue
+    if (Array.isArray(v)) for (const x of v) n += name.length + x.length + 4
+    else n += name.length + v.length + 4
+  }
+  return n
+}
 
 /**
  * A writer that buffers at most `limit` bytes (record included) and calls `commit` with the whole
@@ -11,18 +22,21 @@ import { variantSize } from './memory-store.ts'
 export function bufferedWriter (record: StoredRecord, limit: number, commit: (record: StoredRecord, body: Buffer) => Promise<void>): BodyWriter | undefined {
   const base = variantSize({ ...record, bodySize: 0 })
   if (base + Math.max(0, record.bodySize) > limit) return undefined
+  // A known length (Content-Length) gets one allocation; otherwise chunks are joined once at the end.
+  const known = record.bodySize >= 0 ? Buffer.allocUnsafeSlow(record.bodySize) : undefined
   const chunks: Buffer[] = []
   let written = 0
   let state: 'open' | 'done' | 'failed' = 'open'
   return {
     write: (chunk: Buffer): boolean => {
       if (state !== 'open') return false
-      if (base + written + chunk.length > limit || (record.bodySize >= 0 && written + chunk.length > record.bodySize)) {
+      if (base + written + chunk.length > limit || (known !== undefined && written + chunk.length > known.length)) {
         state = 'failed'
         chunks.length = 0
         return false
       }
-      chunks.push(chunk)
+      if (known !== undefined) chunk.copy(known, written)
+      else chunks.push(chunk)
       written += chunk.length
       return true
     },
@@ -31,7 +45,7 @@ export function bufferedWriter (record: StoredRecord, limit: number, commit: (re
       state = 'done'
       // Only a whole body is committed: fewer bytes than Content-Length announced is a torn response.
       if (record.bodySize >= 0 && written !== record.bodySize) throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
-      await commit({ ...record, bodySize: written }, Buffer.concat(chunks, written))
+      await commit({ ...record, bodySize: written }, known ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, written)))
     },
     abort: (): void => {
       state = 'failed'
