@@ -25,14 +25,99 @@ export interface SharedResponse {
   at: number
 }
 
+/** Receives a live body: what has arrived so far at once, then each chunk as it arrives. */
+export interface LiveSubscriber {
+  data (chunk: Buffer): void
+  end (): void
+  fail (): void
+}
+
+/**
+ * A leader's response body while it arrives, so collapsed waiters stream it as the leader's client
+ * does instead of waiting for the stored result. Chunks are kept (they are the same Buffers the
+ * store writer keeps) up to `maxReplay` bytes; past that no one new may join.
+ */
+export class LiveBody {
+  readonly status: number
+  readonly statusMessage: string
+  readonly headers: Record<string, string | string[] | undefined>
+  /** Vary of the response and the secondary key of the request that produced it */
+  readonly varyFields: readonly string[]
+  readonly varyKey: string
+  /** when the head arrived, ms since the epoch */
+  readonly at: number
+  /** freshness left when it arrived, ms (Cache-Status ttl) */
+  readonly ttl: number
+  readonly #chunks: Buffer[] = []
+  #bytes = 0
+  readonly #maxReplay: number
+  #state: 'open' | 'ended' | 'failed' = 'open'
+  readonly #subscribers = new Set<LiveSubscriber>()
+
+  constructor (head: { status: number, statusMessage: string, headers: Record<string, string | string[] | undefined>, varyFields: readonly string[], varyKey: string, at: number, ttl: number }, maxReplay: number) {
+    this.status = head.status
+    this.statusMessage = head.statusMessage
+    this.headers = head.headers
+    this.varyFields = head.varyFields
+    this.varyKey = head.varyKey
+    this.at = head.at
+    this.ttl = head.ttl
+    this.#maxReplay = maxReplay
+  }
+
+  push (chunk: Buffer): void {
+    if (this.#state !== 'open') return
+    this.#bytes += chunk.length
+    if (this.#bytes <= this.#maxReplay) this.#chunks.push(chunk)
+    else this.#chunks.length = 0
+    for (const s of this.#subscribers) s.data(chunk)
+  }
+
+  end (): void {
+    if (this.#state !== 'open') return
+    this.#state = 'ended'
+    for (const s of this.#subscribers) s.end()
+    this.#subscribers.clear()
+  }
+
+  fail (): void {
+    if (this.#state !== 'open') return
+    this.#state = 'failed'
+    for (const s of this.#subscribers) s.fail()
+    this.#subscribers.clear()
+  }
+
+  /** Replays what arrived and follows the rest; false when it can no longer be replayed whole (joined too late). */
+  subscribe (s: LiveSubscriber): boolean {
+    if (this.#bytes > this.#maxReplay || this.#state === 'failed') return false
+    for (const c of this.#chunks) s.data(c)
+    if (this.#state === 'ended') s.end()
+    else this.#subscribers.add(s)
+    return true
+  }
+
+  unsubscribe (s: LiveSubscriber): void {
+    this.#subscribers.delete(s)
+  }
+}
+
 /** One exchange in flight. */
 export class Flight {
   #resolve!: (o: Outcome) => void
   readonly promise: Promise<Outcome>
   #done = false
+  #goLive!: (l: LiveBody) => void
+  /** resolves when the leader starts streaming a response it stores (never, otherwise) */
+  readonly live: Promise<LiveBody>
 
   constructor () {
     this.promise = new Promise(resolve => { this.#resolve = resolve })
+    this.live = new Promise(resolve => { this.#goLive = resolve })
+  }
+
+  /** The leader's response is being stored and streamed: waiters may follow it. */
+  goLive (l: LiveBody): void {
+    if (!this.#done) this.#goLive(l)
   }
 
   settle (o: Outcome): void {

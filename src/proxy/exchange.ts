@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream'
 import type { BodyWriter, Headers } from '../cache/contract.ts'
 import { upstreamCode, type ErrorCode } from '../errors.ts'
 import type { ResponseSink, Exchange as Running, Upstream, UpstreamRequest } from './upstream.ts'
+import type { LiveBody } from './collapse.ts'
 
 /**
  * Bytes buffered for slow clients, across all exchanges (like nginx's proxy_buffers): below both
@@ -31,6 +32,8 @@ export interface BodyRoute {
   client: Writable | undefined
   /** the store writer body chunks are copied into */
   writer: BodyWriter | undefined
+  /** collapsed waiters following the body as it arrives */
+  live?: LiveBody | undefined
 }
 
 /** What an exchange reports to its owner, in order: interim*, head, then done | failed (storeStopped any time). */
@@ -88,7 +91,7 @@ export class Exchange implements ResponseSink {
       this.#release()
       this.#running?.resume()
     }
-    if (!keep && this.#route?.writer === undefined) this.abort(new Error('client closed the connection'))
+    if (!keep && this.#route?.writer === undefined && this.#route?.live === undefined) this.abort(new Error('client closed the connection'))
   }
 
   /** True while a store writer still takes the body. */
@@ -126,11 +129,12 @@ export class Exchange implements ResponseSink {
     const route = this.#route
     if (this.#discard || route === undefined) return true
     this.bytes += chunk.length
+    route.live?.push(chunk)
     if (route.writer !== undefined && !route.writer.write(chunk)) {
       route.writer.abort()
       route.writer = undefined
       this.#events.storeStopped()
-      if (route.client === undefined) { this.abort(new Error('not storable and no client')); return true }
+      if (route.client === undefined && route.live === undefined) { this.abort(new Error('not storable and no client')); return true }
     }
     const res = route.client
     if (res === undefined) return true
@@ -155,6 +159,7 @@ export class Exchange implements ResponseSink {
     this.#finished = true
     const route = this.#route
     route?.client?.end()
+    route?.live?.end()
     const writer = route?.writer
     if (writer === undefined) return this.#events.done(false)
     writer.end().then(() => this.#events.done(true), () => this.#events.done(false))
@@ -164,6 +169,7 @@ export class Exchange implements ResponseSink {
     // Failures after the owner dropped the body (our own abort, or a drained body) concern no one.
     if (this.#finished || this.#discard) return
     this.#finished = true
+    this.#route?.live?.fail()
     this.#route?.writer?.abort()
     if (this.#route !== undefined) this.#route.writer = undefined
     this.#events.failed(upstreamCode(err), err)

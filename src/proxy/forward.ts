@@ -18,7 +18,7 @@ import { varyFields, keyFields, secondaryKey, keyFor, normalizeAcceptEncoding } 
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
-import { STORED, RELEASED, type Flight, type Outcome } from './collapse.ts'
+import { STORED, RELEASED, LiveBody, type Flight, type Outcome } from './collapse.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
 import { cacheStatus, forwardedHead, serveStored, fail, failPlain, logDone } from './respond.ts'
 import { forwardedFields, FORWARDING_FIELDS } from './forwarded.ts'
@@ -243,6 +243,7 @@ class Forward implements ExchangeEvents {
     }
     if (plan.kind === 'pass' && !this.#plan.fill) return this.#passHead(statusMessage, now)
     let writer: BodyWriter | undefined
+    let record: StoredRecord | undefined
     if (plan.kind === 'store' && post) {
       // RFC 9111 §4.4 still invalidates the target; the response is stored after that, so the
       // invalidation is not taken as one that came while it was in flight.
@@ -252,7 +253,7 @@ class Forward implements ExchangeEvents {
     if (plan.kind === 'store') {
       const fields = keyFields(varyFields(headers.vary), settings.keyHeaders, settings.keyCookies)
       const cl = headers['content-length']
-      writer = rt.cache!.put(buildRecord({
+      record = buildRecord({
         key: ctx.key,
         status,
         statusMessage,
@@ -265,7 +266,8 @@ class Forward implements ExchangeEvents {
         times: { requestTime: this.#requestTime, responseTime: now },
         age: headers.age,
         tags: parseTags(headers, rt.config.tags.headers)
-      }, rt.entryOptions), ctx.preq.headers, this.#current)
+      }, rt.entryOptions)
+      writer = rt.cache!.put(record, ctx.preq.headers, this.#current)
     }
     let share: BodyWriter | undefined
     if (writer === undefined && this.#flight !== undefined && status >= 500) {
@@ -287,7 +289,13 @@ class Forward implements ExchangeEvents {
       detail: plan.kind === 'pass' ? plan.reason : writer === undefined ? 'too-large' : ttl.detail
     })
     const client = this.#writeHead(statusMessage, status >= 200 && status < 300)
-    return { client, writer: writer ?? share }
+    // Waiters may follow a body being stored as it arrives, rather than wait for the whole of it.
+    let live: LiveBody | undefined
+    if (writer !== undefined && record !== undefined && this.#flight !== undefined && ctx.method === 'GET') {
+      live = new LiveBody({ status, statusMessage, headers, varyFields: record.varyFields, varyKey: record.varyKey, at: now, ttl: record.lifetime - record.initialAge }, rt.config.cache.maxEntrySize)
+      this.#flight.goLive(live)
+    }
+    return { client, writer: writer ?? share, live }
   }
 
   /**

@@ -9,15 +9,15 @@ import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache } from '../http/cache-control.ts'
 import { decide } from '../cache/policy.ts'
 import { planRequest, type RequestPlan, type ForwardPlan, type Forward } from '../cache/plan.ts'
-import { keyFor } from '../cache/key.ts'
+import { keyFor, secondaryKey } from '../cache/key.ts'
 import { clientDirectives } from '../cache/overrides.ts'
 import { routeSettings } from '../config/routes.ts'
 import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { Variant } from '../cache/entry.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 import { Router } from './router.ts'
-import { Collapser, type Flight } from './collapse.ts'
-import { serveStored, serveShared, fail, failPlain, logDone, HIT } from './respond.ts'
+import { Collapser, LiveBody, type Flight } from './collapse.ts'
+import { serveStored, serveShared, followLive, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
 import { rewriteResponses, rulesFor } from './rewrite.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
@@ -295,7 +295,18 @@ export class ProxyHandler {
     const gone = new AbortController()
     const onClose = (): void => gone.abort()
     ctx.res?.once('close', onClose)
-    const outcome = await collapser.wait(running, gone.signal)
+    const waiting = collapser.wait(running, gone.signal)
+    // A plain GET follows the leader's body as it arrives when it is being stored for this very
+    // variant; conditional requests wait for the stored result, which answers them with a 304.
+    const h = ctx.preq.headers
+    const first = h['if-none-match'] === undefined && h['if-modified-since'] === undefined && h.range === undefined
+      ? await Promise.race([waiting, running.live])
+      : await waiting
+    if (first instanceof LiveBody && ctx.res !== undefined && secondaryKey(first.varyFields, h) === first.varyKey && followLive(rt, ctx, first, plan.fwd)) {
+      ctx.res.off('close', onClose)
+      return
+    }
+    const outcome = first instanceof LiveBody ? await waiting : first
     ctx.res?.off('close', onClose)
     if (ctx.res?.destroyed === true) return
     if (outcome.kind === 'stored') {

@@ -13,7 +13,7 @@ import { currentAge } from '../cache/policy.ts'
 import { planFailure } from '../cache/plan.ts'
 import { prepared, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { Ctx, Runtime, ServedKind, CacheStatusParts, Forward } from './context.ts'
-import type { SharedResponse } from './collapse.ts'
+import type { SharedResponse, LiveBody } from './collapse.ts'
 import { compressible, codingFor, codedVariant, identityIdOf } from './compress.ts'
 
 /** Builds a Cache-Status member for this cache (RFC 9211 §2). Parameters in the RFC's order. */
@@ -277,4 +277,42 @@ export function serveShared (rt: Runtime, ctx: Ctx, r: SharedResponse, fwd: Forw
     ctx.bytes = r.body.length
   }
   logDone(rt, ctx, r.status, status, 'collapsed')
+}
+
+/**
+ * Streams a leader's body to a collapsed waiter as it arrives (issue: streaming to waiters): the
+ * same head the leader's client got, with the waiter's own Cache-Status, what has arrived so far,
+ * then each chunk. A leader failing mid-body cuts the waiter's connection too, so a truncated body
+ * never looks whole. False when the body can no longer be replayed (joined too late).
+ */
+export function followLive (rt: Runtime, ctx: Ctx, live: LiveBody, fwd: Forward): boolean {
+  const res = ctx.res
+  if (res === undefined || res.destroyed) return true
+  const status = cacheStatus(rt.config.cacheName, { fwd, fwdStatus: live.status, collapsed: true, ttl: live.ttl - (rt.clock() - live.at), key: rt.config.debug ? ctx.key : undefined })
+  let headSent = false
+  const head = (): void => {
+    if (headSent) return
+    headSent = true
+    res.writeHead(live.status, live.statusMessage, forwardedHead(live.headers, rt.entryOptions.stripFields, rt.entryOptions.via, status, live.at))
+  }
+  const subscriber = {
+    data (chunk: Buffer): void {
+      head()
+      res.write(chunk)
+      ctx.bytes += chunk.length
+    },
+    end (): void {
+      head()
+      res.end()
+      logDone(rt, ctx, live.status, status, 'collapsed')
+    },
+    fail (): void {
+      res.destroy()
+      logDone(rt, ctx, live.status, status + '; detail=leader-failed', 'error')
+    }
+  }
+  if (!live.subscribe(subscriber)) return false
+  head()
+  res.once('close', () => live.unsubscribe(subscriber))
+  return true
 }

@@ -168,3 +168,55 @@ t.test('a 5xx larger than the share limit releases the waiters to ask on their o
   t.ok(all.every(r => r.status === 500 && r.body === big), 'everyone got the whole 500')
   t.ok(origin.count('/bigerr') > 1, 'waiters asked the origin themselves')
 })
+
+/** GETs a URL with node:http and reports when the first body byte came and the whole body. */
+async function timed (url: string): Promise<{ firstMs: number, body: string, status: number, cs: string, complete: boolean }> {
+  const { get: httpGet } = await import('node:http')
+  const t0 = performance.now()
+  return await new Promise(resolve => {
+    httpGet(url, res => {
+      let firstMs = -1
+      let body = ''
+      res.on('data', (d: Buffer) => { if (firstMs < 0) firstMs = performance.now() - t0; body += d })
+      const cs = String(res.headers['cache-status'] ?? '').split(', ').pop() ?? ''
+      res.on('end', () => resolve({ firstMs, body, status: res.statusCode ?? 0, cs, complete: true }))
+      res.on('error', () => resolve({ firstMs, body, status: res.statusCode ?? 0, cs, complete: false }))
+      res.on('aborted', () => resolve({ firstMs, body, status: res.statusCode ?? 0, cs, complete: false }))
+    }).on('error', () => resolve({ firstMs: -1, body: '', status: 0, cs: '', complete: false }))
+  })
+}
+
+t.test('collapsed waiters on a response being stored get its bytes as they arrive, not when it is complete', async t => {
+  const { origin, proxy } = await setup(t, async (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', 'content-type': 'text/plain' })
+    res.write('first part;')
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    res.end('second part')
+  })
+  const leader = timed(`${proxy.url}/slowbody`)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const waiters = await Promise.all([timed(`${proxy.url}/slowbody`), timed(`${proxy.url}/slowbody`)])
+  t.equal((await leader).body, 'first part;second part')
+  for (const w of waiters) {
+    t.equal(w.body, 'first part;second part', 'the waiter got the whole body')
+    t.ok(w.firstMs >= 0 && w.firstMs < 600, `its first bytes came after ${Math.round(w.firstMs)} ms, before the origin finished`)
+    t.match(w.cs, /^freshgate; fwd=uri-miss; fwd-status=200; collapsed; ttl=\d+$/)
+  }
+  t.equal(origin.count('/slowbody'), 1, 'one origin request')
+  t.match((await get(`${proxy.url}/slowbody`)).cs, /^freshgate; hit/, 'and it was stored')
+})
+
+t.test('when the leader\'s body fails midway → streaming waiters are cut too, never handed a short body as complete', async t => {
+  const { proxy } = await setup(t, async (_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': '100' })
+    res.write('x'.repeat(40))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    res.destroy()
+  })
+  const leader = timed(`${proxy.url}/cut`)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const waiter = await timed(`${proxy.url}/cut`)
+  t.equal((await leader).complete, false)
+  t.equal(waiter.complete, false, 'the waiter saw the connection cut')
+  t.ok(waiter.body.length < 100)
+})
