@@ -212,3 +212,27 @@ export class Collapser {
     }
   }
 }
+
+/** Largest error response kept whole to answer a leader's waiters. */
+const SHARE_MAX = 64 * 1024
+
+/**
+ * A body writer that keeps a leader's small error response whole and hands it to `done` for its
+ * waiters; past SHARE_MAX bytes it stops (the waiters are then released to ask on their own).
+ */
+export function sharingWriter (head: Omit<SharedResponse, 'body'>, done: (r: SharedResponse) => void): { write (chunk: Buffer): boolean, end (): Promise<void>, abort (): void } {
+  const chunks: Buffer[] = []
+  let n = 0
+  return {
+    write (chunk: Buffer): boolean {
+      n += chunk.length
+      if (n > SHARE_MAX) return false
+      chunks.push(chunk)
+      return true
+    },
+    async end (): Promise<void> {
+      done({ ...head, body: Buffer.concat(chunks, n) })
+    },
+    abort (): void { chunks.length = 0 }
+  }
+}

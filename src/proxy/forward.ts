@@ -5,30 +5,27 @@
 
 import { pipeline } from 'node:stream'
 import { effectiveDirectives } from '../http/targeted.ts'
-import { firstValue, appendMember } from '../http/fields.ts'
-import { hopByHopFor } from '../http/hop-by-hop.ts'
+import { firstValue } from '../http/fields.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
-import { withDefaultTtl, select304, contentLocationIsTarget } from '../cache/policy.ts'
+import { select304, contentLocationIsTarget } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
-import { applyTtlRules } from '../cache/overrides.ts'
 import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
-import { varyFields, keyFields, secondaryKey, keyFor, normalizeAcceptEncoding } from '../cache/key.ts'
+import { varyFields, keyFields, secondaryKey } from '../cache/key.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
-import { STORED, RELEASED, LiveBody, type Flight, type Outcome } from './collapse.ts'
+import { STORED, RELEASED, LiveBody, sharingWriter, type Flight, type Outcome } from './collapse.ts'
+import { upstreamHeaders } from './outgoing.ts'
+import { directivesFor, invalidateTarget, freshenFromHead } from './effects.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
 import { cacheStatus, forwardedHead, serveStored, fail, failPlain, logDone } from './respond.ts'
-import { forwardedFields, FORWARDING_FIELDS } from './forwarded.ts'
 import { readRequestBody, type ReadyBody } from './body.ts'
 import type { UpstreamRequest } from './upstream.ts'
 import type { FreshgateError } from '../errors.ts'
 import { Exchange, type BodyRoute, type ExchangeEvents } from './exchange.ts'
 import { partWriter } from './parts.ts'
-import { isPartial } from '../cache/partial.ts'
-import { rewriteFields, rulesFor } from './rewrite.ts'
 import { relayInterim } from './interim.ts'
 import { compressible, codingFor, codedHeaders, encoder, withVary, type Coding } from './compress.ts'
 
@@ -37,8 +34,6 @@ function notStored (cacheStatus: string): string {
   return cacheStatus.replace('; stored', '')
 }
 
-/** Largest error response kept whole to answer a leader's waiters. */
-const SHARE_MAX = 64 * 1024
 
 /** Most interim (1xx) responses relayed to a client per request. */
 const MAX_INTERIM = 8
@@ -46,48 +41,12 @@ const MAX_INTERIM = 8
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
-/** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
-const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
 
 /**
  * The parts of a forward plan an exchange needs; `partial` (with `fill`) asks for the client's
  * Range alone and keeps a 206 as a part (proxy/parts.ts).
  */
 export type Forwarding = Pick<ForwardPlan, 'fwd' | 'fill' | 'validate'> & { partial?: boolean }
-
-/**
- * Request fields sent upstream: the client's without hop-by-hop fields (RFC 9110 §7.6.1), with
- * Via and X-Forwarded-* added. When the cache fills or revalidates, the client's conditionals and
- * Range are replaced by the cache's own validators (RFC 9111 §4.3.1) — one home for both halves.
- */
-export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validators: StoredRecord | undefined): Record<string, string | string[]> {
-  const src = ctx.preq.headers
-  const drop = hopByHopFor(src.connection)
-  const out: Record<string, string | string[]> = {}
-  for (const name in src) {
-    const v = src[name]
-    if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'host' || FORWARDING_FIELDS.has(name)) continue
-    if (fill && CLIENT_CONDITIONALS.has(name)) continue
-    out[name] = v
-  }
-  if (validators !== undefined) {
-    if (validators.etag !== undefined) out['if-none-match'] = validators.etag
-    if (validators.lastModified !== undefined) out['if-modified-since'] = validators.lastModified
-  }
-  // The cache keys Accept-Encoding on the coding it chose (cache/key.ts): asking the origin for
-  // that coding alone keeps every stored body in the coding its key names, or identity.
-  const ae = src['accept-encoding']
-  if (fill && ae !== undefined) out['accept-encoding'] = normalizeAcceptEncoding(Array.isArray(ae) ? ae.join(', ') : ae)
-  out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
-  // X-Forwarded-*, Forwarded and their look-alikes: freshgate's own view, or a trusted peer's (forwarded.ts).
-  const preq = ctx.preq
-  Object.assign(out, forwardedFields(preq, { peer: preq.clientAddress, trusted: preq.peerTrusted === true && !drop.has('x-forwarded-for'), tls: preq.tls === true }))
-  // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
-  out.via = appendMember(drop.has('via') ? undefined : src.via, `${preq.httpVersion === '2' ? '2' : preq.httpVersion} ${rt.config.cacheName}`)
-  // The operator's rules last, so they may also set or remove Via and X-Forwarded-*.
-  rewriteFields(out, rulesFor(rt.config.headers, ctx.route.route.headers, 'request'))
-  return out
-}
 
 /** Starts one upstream exchange for a request and carries out what its response calls for. */
 export function forward (rt: Runtime, ctx: Ctx, entry: Variant | undefined, plan: Forwarding, flight: Flight | undefined, current: readonly Variant[] = []): void {
@@ -208,7 +167,7 @@ class Forward implements ExchangeEvents {
     if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
     const settings = routeSettings(rt.config.cache, ctx.route.route.cache)
-    const { eff, ttl } = this.#directives(headers, status, now)
+    const { eff, ttl } = directivesFor(rt, ctx, headers, status, now)
     const cc = ttl.cc
     // A part's fetch: a 206 is kept as a part; a 200 (the origin ignored Range) is the whole
     // response and stored as any; anything else (416…) describes the range, not the resource.
@@ -247,7 +206,7 @@ class Forward implements ExchangeEvents {
     if (plan.kind === 'store' && post) {
       // RFC 9111 §4.4 still invalidates the target; the response is stored after that, so the
       // invalidation is not taken as one that came while it was in flight.
-      this.#invalidate()
+      invalidateTarget(rt, ctx, headers)
       this.#generation = rt.cache!.generation(ctx.key)
     }
     if (plan.kind === 'store') {
@@ -272,7 +231,8 @@ class Forward implements ExchangeEvents {
     let share: BodyWriter | undefined
     if (writer === undefined && this.#flight !== undefined && status >= 500) {
       // The origin is failing: the waiters get this answer too rather than each asking again.
-      share = this.#share(status, statusMessage, headers, now)
+      this.#shared = true
+      share = sharingWriter({ status, statusMessage, headers, at: now }, r => this.#settle({ kind: 'response', response: r }))
     } else if (writer === undefined) {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
       // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
@@ -296,39 +256,6 @@ class Forward implements ExchangeEvents {
       this.#flight.goLive(live)
     }
     return { client, writer: writer ?? share, live }
-  }
-
-  /**
-   * The directives a response is stored and freshened with: the targeted field or Cache-Control,
-   * then the route's default TTL and the operator's TTL rules (cache/overrides.ts).
-   */
-  #directives (headers: Headers, status: number, now: number): { eff: ReturnType<typeof effectiveDirectives>, ttl: ReturnType<typeof applyTtlRules> } {
-    const rt = this.#rt
-    const route = this.#ctx.route.route
-    const eff = effectiveDirectives(headers, rt.config.cache.targets)
-    const targeted = eff.target !== undefined
-    const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, route.cache.defaultTtl, targeted), headers, status,
-      routeSettings(rt.config.cache, route.cache), rt.entryOptions, targeted, now)
-    return { eff, ttl }
-  }
-
-  /** A writer that keeps a small error response whole for the waiters (at most SHARE_MAX bytes). */
-  #share (status: number, statusMessage: string, headers: Headers, at: number): BodyWriter {
-    const chunks: Buffer[] = []
-    let n = 0
-    this.#shared = true
-    return {
-      write: (chunk: Buffer): boolean => {
-        n += chunk.length
-        if (n > SHARE_MAX) return false
-        chunks.push(chunk)
-        return true
-      },
-      end: async (): Promise<void> => {
-        this.#settle({ kind: 'response', response: { status, statusMessage, headers, body: Buffer.concat(chunks, n), at } })
-      },
-      abort: (): void => { chunks.length = 0 }
-    }
   }
 
   /** Head of a 206 fetched as a part: streamed to the client and kept as a part when it may be (proxy/parts.ts). */
@@ -369,8 +296,8 @@ class Forward implements ExchangeEvents {
     const cache = rt.cache
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.
-    if (cache !== undefined && !SAFE.has(ctx.method) && status >= 200 && status < 400) this.#invalidate()
-    if (cache !== undefined && ctx.method === 'HEAD' && status === 200 && ctx.route.route.cache.enabled) this.#headFreshen(now).catch(err => process.emitWarning(err as Error))
+    if (cache !== undefined && !SAFE.has(ctx.method) && status >= 200 && status < 400) invalidateTarget(rt, ctx, this.#headers)
+    if (cache !== undefined && ctx.method === 'HEAD' && status === 200 && ctx.route.route.cache.enabled) freshenFromHead(rt, ctx, this.#headers, this.#requestTime, now).catch(err => process.emitWarning(err as Error))
     this.#cacheStatus = cacheStatus(rt.config.cacheName, {
       fwd: this.#plan.fwd,
       key: rt.config.debug ? ctx.key : undefined,
@@ -378,48 +305,6 @@ class Forward implements ExchangeEvents {
     })
     if (this.#clientGone) return undefined
     return { client: this.#writeHead(statusMessage, false), writer: undefined }
-  }
-
-  #invalidate (): void {
-    const rt = this.#rt
-    const ctx = this.#ctx
-    const cache = rt.cache!
-    void cache.invalidate(ctx.key)
-    const base = `${ctx.preq.scheme}://${ctx.preq.authority}${ctx.preq.target}`
-    for (const field of ['location', 'content-location']) {
-      const v = this.#headers[field]
-      if (typeof v !== 'string') continue
-      let u: URL
-      try { u = new URL(v, base) } catch { continue }
-      // "only ... if the host part is the same as in the target URI" (§4.4)
-      if (u.protocol === `${ctx.preq.scheme}:` && u.host.toLowerCase() === ctx.preq.authority) {
-        void cache.invalidate(keyFor({ scheme: ctx.preq.scheme, authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config))
-      }
-    }
-  }
-
-  /**
-   * HEAD freshening (RFC 9111 §4.3.5): a HEAD response updates the stored GET it matches, or
-   * invalidates it when its validators or Content-Length show the representation changed.
-   */
-  async #headFreshen (now: number): Promise<void> {
-    const rt = this.#rt
-    const ctx = this.#ctx
-    let found = rt.cache!.lookup(ctx.key, ctx.preq.headers)
-    if (found instanceof Promise) found = await found
-    const entry = found.entry?.record
-    // Parts are not a response a HEAD describes; they keep their own validator checks (parts.ts).
-    if (entry === undefined || isPartial(entry)) return
-    const h = this.#headers
-    const changed = (name: string, stored: string | string[] | undefined): boolean => h[name] !== undefined && h[name] !== stored
-    if (changed('etag', entry.etag) || changed('last-modified', entry.lastModified) || changed('content-length', entry.headers['content-length'] ?? String(entry.bodySize))) {
-      await rt.cache!.remove(ctx.key, [entry.id])
-      return
-    }
-    // The same directives a GET response gets, so a HEAD does not undo the operator's TTLs.
-    const { eff: { target }, ttl: { cc } } = this.#directives(h, 200, now)
-    const update = storedHeaders(h, cc, rt.entryOptions, now)
-    await rt.cache!.update([freshen(entry, update, h.age, cc, target, { requestTime: this.#requestTime, responseTime: now }, rt.entryOptions)])
   }
 
   /**
