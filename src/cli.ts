@@ -10,6 +10,7 @@ import { loadConfig, printable, type ConfigSources } from './config/load.ts'
 import { defaultText } from './config/reference.ts'
 import { originsOf, unreachableOrigins } from './config/reachable.ts'
 import { ConfigError } from './errors.ts'
+import { checkStoreConfig } from './store/tiers.ts'
 import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
@@ -94,7 +95,13 @@ async function parse (): Promise<Invocation> {
 /** Loads the config, or exits 2 with the message. */
 function load (sources: ConfigSources): Config {
   try {
-    return loadConfig(sources)
+    const config = loadConfig(sources)
+    // Before any worker starts: a bad store.* value stops start-up once, naming the key.
+    checkStoreConfig(config)
+    if (config.workers > 1 && config.store.disk.dir !== undefined) {
+      throw new ConfigError('store.disk.dir', config.store.disk.dir, 'unset when workers > 1 (one process per disk directory; use store.shared to share across workers)')
+    }
+    return config
   } catch (err) {
     if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     throw err

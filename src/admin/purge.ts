@@ -2,7 +2,7 @@
 // and carrying it out against the cache. URLs are keyed by the proxy's own key function.
 
 import type { Config } from '../config/schema.ts'
-import type { HttpCache } from '../cache/cache.ts'
+import type { HttpCache, Purge } from '../cache/cache.ts'
 import { keyFor, primaryKey } from '../cache/key.ts'
 import { AdminRefusal } from './refusal.ts'
 
@@ -80,10 +80,13 @@ export function parsePurge (text: string, config: Config): PurgeRequest {
 /** Carries a validated purge out; resolves to the number of variants affected. */
 export async function runPurge (cache: HttpCache | undefined, p: PurgeRequest, soft: boolean, now: number): Promise<number> {
   if (cache === undefined) return 0
-  if (p.kind === 'prefix') return await cache.purgePrefix(p.prefix, soft, now)
-  if (p.kind === 'tags') return await cache.purgeTags(p.tags, soft, now)
-  let n = 0
-  for (const k of p.keys) n += await cache.purge(k, soft, now)
-  for (const path of p.paths) n += await cache.purgePath(path, soft, now)
-  return n
+  // Carried out here, then announced to the other replicas and workers (cache.ts purgeAll).
+  return await cache.purgeAll(asPurge(p, soft), now)
+}
+
+/** A validated purge request with its softness settled: what every replica carries out. */
+export function asPurge (p: PurgeRequest, soft: boolean): Purge {
+  if (p.kind === 'prefix') return { kind: 'prefix', prefix: p.prefix, soft }
+  if (p.kind === 'tags') return { kind: 'tags', tags: p.tags, soft }
+  return { kind: 'urls', keys: p.keys, paths: p.paths, soft }
 }

@@ -201,7 +201,8 @@ export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
   'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.ca', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
   'log.access', 'log.format', 'log.accessSample', 'trustProxy', 'tls.cert', 'tls.key', 'http2.cleartext', 'http2.maxConcurrentStreams',
-  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels'
+  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels',
+  'store.shared', 'store.prefix', 'store.commandTimeout', 'store.disk.dir', 'store.disk.maxSize'
 ])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */

@@ -21,6 +21,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
+import type { Purge } from '../cache/cache.ts'
 import { PUT, UPDATE, REMOVE, TAG, UNLOCK } from './redis-lua.ts'
 import { variantSize } from './memory-store.ts'
 import { bufferedWriter } from './writer.ts'
@@ -42,11 +43,10 @@ export interface RedisStoreOptions {
   maxBytes?: number
 }
 
-/** A purge to carry out on every replica. */
+/** A purge to carry out on every replica: a cache-layer purge, or one key. */
 export type Invalidation =
+  | Purge
   | { kind: 'key', key: string, soft: boolean }
-  | { kind: 'prefix', prefix: string, soft: boolean }
-  | { kind: 'tags', tags: string[], soft: boolean }
 
 /** An invalidation as received: with the sender's id. */
 export type InvalidationMessage = Invalidation & { from: string }
@@ -469,12 +469,17 @@ function parseRecord (text: string): StoredRecord | undefined {
 
 /** An invalidation message, or undefined when the text is not one. */
 function parseInvalidation (text: string): InvalidationMessage | undefined {
-  let m: Partial<{ from: unknown, kind: unknown, key: unknown, prefix: unknown, tags: unknown, soft: unknown }>
+  let m: Partial<{ from: unknown, kind: unknown, key: unknown, keys: unknown, paths: unknown, prefix: unknown, tags: unknown, soft: unknown }>
   try { m = JSON.parse(text) as typeof m } catch { return undefined }
   if (m === null || typeof m !== 'object' || typeof m.from !== 'string' || typeof m.soft !== 'boolean') return undefined
   const base = { from: m.from, soft: m.soft }
   if (m.kind === 'key' && typeof m.key === 'string') return { ...base, kind: 'key', key: m.key }
   if (m.kind === 'prefix' && typeof m.prefix === 'string') return { ...base, kind: 'prefix', prefix: m.prefix }
+  if (m.kind === 'urls' && isStrings(m.keys) && isStrings(m.paths)) return { ...base, kind: 'urls', keys: m.keys, paths: m.paths }
   if (m.kind === 'tags' && Array.isArray(m.tags) && m.tags.every(t => typeof t === 'string')) return { ...base, kind: 'tags', tags: m.tags as string[] }
   return undefined
+}
+
+function isStrings (v: unknown): v is string[] {
+  return Array.isArray(v) && v.every(t => typeof t === 'string')
 }
