@@ -2,7 +2,7 @@
 // and carrying it out against the cache. URLs are keyed by the proxy's own key function.
 
 import type { Config } from '../config/schema.ts'
-import type { HttpCache, Purge } from '../cache/cache.ts'
+import type { Purge } from '../cache/cache.ts'
 import { keyFor, primaryKey } from '../cache/key.ts'
 import { AdminRefusal } from './refusal.ts'
 
@@ -75,13 +75,6 @@ export function parsePurge (text: string, config: Config): PurgeRequest {
     throw new AdminRefusal(400, '"tags" must be a non-empty array of non-empty strings')
   }
   return { kind: 'tags', tags: o.tags as string[], soft }
-}
-
-/** Carries a validated purge out; resolves to the number of variants affected. */
-export async function runPurge (cache: HttpCache | undefined, p: PurgeRequest, soft: boolean, now: number): Promise<number> {
-  if (cache === undefined) return 0
-  // Carried out here, then announced to the other replicas and workers (cache.ts purgeAll).
-  return await cache.purgeAll(asPurge(p, soft), now)
 }
 
 /** A validated purge request with its softness settled: what every replica carries out. */

@@ -1,0 +1,73 @@
+// --workers 2 without a shared tier: a purge on any worker (PURGE on the proxy port, POST /purge on
+// the primary's admin listener) reaches both, the primary's /metrics aggregates the workers, and
+// /healthz and /readyz answer.
+
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Origin, get } from '../proxy/harness.ts'
+
+const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
+
+t.test('two workers behave as one cache to purges and to the admin API', async t => {
+  let version = 1
+  const origin = await new Origin((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=600', 'surrogate-key': 'obj' })
+    res.end(`v${version}`)
+  }).start()
+  t.teardown(() => origin.close())
+  const child = spawn(process.execPath, [cli, '--origin', origin.url, '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--admin-port', '0', '--purge-method', '--access-log', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let log = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not start: ${log}`)), 20_000)
+    const onData = (d: Buffer): void => {
+      log += d.toString()
+      if ((log.match(/freshgate listening on/g) ?? []).length >= 2 && /admin listening on/.test(log)) { clearTimeout(timer); resolve() }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+  })
+  const proxy = /freshgate listening on (http:\/\/[\d.:]+)/.exec(log)![1]!
+  const admin = /admin listening on (http:\/\/[\d.:]+)/.exec(log)![1]!
+  const close = { connection: 'close' }
+  let sent = 0
+  /** Sends n requests on fresh connections (so both workers answer) and returns the bodies. */
+  const burst = async (n: number): Promise<string[]> => {
+    const bodies: string[] = []
+    for (let i = 0; i < n; i++) bodies.push((await get(`${proxy}/obj`, { headers: close })).body)
+    sent += n
+    return bodies
+  }
+
+  t.equal((await get(`${admin}/healthz`)).status, 200, '/healthz answers in the primary')
+  const ready = await get(`${admin}/readyz`)
+  t.equal(ready.status, 200, `/readyz answers: ${ready.body}`)
+
+  await burst(16)
+  t.equal(origin.count('/obj'), 2, 'each worker filled its own cache')
+
+  // PURGE on the proxy port reaches whichever worker accepted it; the others are told before it answers.
+  version = 2
+  const purged = await get(`${proxy}/obj`, { method: 'PURGE', headers: close })
+  t.equal(purged.status, 200, purged.body)
+  t.same([...new Set(await burst(16))], ['v2'], 'no request after PURGE was served the purged object')
+
+  version = 3
+  const posted = await get(`${admin}/purge`, { method: 'POST', body: JSON.stringify({ tags: ['obj'] }), headers: { 'content-type': 'application/json' } })
+  t.equal(posted.status, 200, posted.body)
+  t.same([...new Set(await burst(16))], ['v3'], 'no request after POST /purge was served the purged object')
+
+  const entry = await get(`${admin}/cache/entry?url=${encodeURIComponent(`${proxy}/obj`)}`)
+  t.equal(entry.status, 200, '/cache/entry asks the workers')
+
+  const metrics = (await get(`${admin}/metrics`)).body
+  const counted = [...metrics.matchAll(/^freshgate_requests_total\{cache="(hit|miss)"\} (\d+)/gm)].reduce((a, m) => a + Number(m[2]), 0)
+  t.equal(counted, sent, 'the primary\'s /metrics sums every worker\'s requests')
+  const stats = JSON.parse((await get(`${admin}/cache/stats`)).body) as { entries: number }
+  t.equal(stats.entries, 2, '/cache/stats sums the workers\' stores')
+
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0)
+})
