@@ -142,7 +142,8 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   // Whatever ends the process (drain, drain timeout, a fatal error), the buffered lines go out first.
   process.on('exit', () => access?.flush())
   let fg: Freshgate | undefined
-  const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
+  const second = config.store.shared !== undefined ? { tier: 'shared' as const, source: () => fg?.shared } : config.store.disk.dir !== undefined ? { tier: 'disk' as const, source: () => undefined } : undefined
+  const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize, second)
   // A worker reports to the primary, which runs the admin listener; without a shared tier its purges go to the other workers over IPC.
   const link = cluster.isWorker ? new WorkerLink() : undefined
   const announce = link === undefined || config.store.shared !== undefined ? undefined : async (p: Purge) => { await link.announce(p) }

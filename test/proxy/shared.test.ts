@@ -64,7 +64,7 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.equal(origin.count('/p'), 2, 'the other proxy fetched again')
     })
 
-    const admin = await startAdmin(a.fg.handler.config, adminRuntimeOf(a.fg), createMetrics(() => a.fg.store?.stats(), 1))
+    const admin = await startAdmin(a.fg.handler.config, adminRuntimeOf(a.fg), createMetrics(() => a.fg.store?.stats(), 1, { tier: 'shared', source: () => a.fg.shared }))
     t.teardown(() => admin.close())
     const post = async (body: unknown): Promise<number> => {
       const r = await plainGet(`${admin.url}/purge`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
@@ -84,6 +84,15 @@ if (!haveRedis() && process.env.CI !== 'true') {
         t.notMatch((await get(`${b.url}${path}`)).cs, /hit/, `${path} purged on the other proxy`)
         t.equal(origin.count(path), 2, `${path} fetched again once`)
       }
+    })
+
+    await t.test('/readyz reports the tier, and metrics count its lookups with the tier label', async t => {
+      const ready = JSON.parse((await plainGet(`${admin.url}/readyz`)).body) as { status: string, shared: string }
+      t.same(ready, { status: 'ready', shared: 'ready' })
+      const text = (await plainGet(`${admin.url}/metrics`)).body
+      t.match(text, /freshgate_shared_lookups_total\{tier="shared",result="miss"\} [1-9]/, 'L1 misses looked in L2')
+      t.match(text, /freshgate_shared_up\{tier="shared"\} 1/)
+      t.match(text, /freshgate_cache_entries\{tier="shared"\} [1-9]/)
     })
 
     await t.test('a restarted proxy keeps the shared entries', async t => {
@@ -127,6 +136,9 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.ok(statuses.every(s => s === 200), 'every request answered 200 while Redis was down')
       t.ok(Date.now() - started < 30_000, 'bounded in time')
       t.equal(a.fg.shared!.state(), 'down', 'the tier reports down')
+      const down = await plainGet(`${admin.url}/readyz`)
+      t.equal(down.status, 200, 'still ready: the origin is what matters')
+      t.match(down.body, /"shared": "down"/)
       await redis.restart()
       t.ok(await a.fg.shared!.ready(10_000), 'a reconnected')
       t.ok(await b.fg.shared!.ready(10_000), 'b reconnected')
