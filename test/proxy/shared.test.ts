@@ -118,6 +118,8 @@ if (!haveRedis() && process.env.CI !== 'true') {
       const all = await Promise.all(Array.from({ length: 40 }, async (_, i) => await get(`${i % 2 === 0 ? pa.url : pb.url}/burst`)))
       t.ok(all.every(r => r.status === 200 && r.body === 'slow'), 'every request answered')
       t.ok(slow.count('/burst') <= 2, `origin saw ${slow.count('/burst')} requests`)
+      // Each proxy collapses its own half; the Redis fill lock makes the second wait for the first.
+      t.equal(slow.count('/burst'), 1, 'one replica fetched, the other waited on its lock')
     })
 
     await t.test('with Redis killed mid-traffic no request fails, and once it is back the proxies share again', async t => {
