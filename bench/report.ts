@@ -3,11 +3,12 @@
 
 import type { TargetName } from './targets.ts'
 import type { Tool } from './load.ts'
+import { formatShared, type SharedRun } from './shared.ts'
 
 /** A closed-loop load scenario: one path, a few targets. */
 export type LoadScenario = 'small' | 'medium' | 'large' | 'revalidate' | 'nostore'
 /** Every scenario `--scenarios` accepts. */
-export type Scenario = LoadScenario | 'herd' | 'memory'
+export type Scenario = LoadScenario | 'herd' | 'memory' | 'shared'
 
 /** What a load scenario requests and what it is compared with. */
 export interface LoadScenarioSpec {
@@ -30,7 +31,7 @@ export const LOAD_SCENARIOS: Record<LoadScenario, LoadScenarioSpec> = {
   nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx'], hit: false }
 }
 
-export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory']
+export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'shared']
 
 /** One measured load run. */
 export interface Run {
@@ -157,6 +158,8 @@ export interface Result {
   ratios: Ratio[]
   herd: HerdRun[]
   memory: MemoryRun | undefined
+  /** two replicas sharing a local redis-server (bench/shared.ts), when run */
+  shared?: SharedRun | undefined
   /** scenarios or targets that could not be measured, with the reason */
   failures: string[]
 }
@@ -266,6 +269,7 @@ export function formatReport (r: Result): string {
     out.push(`  peak RSS ${num(mem.peakRssMiB, 1)} MiB (idle ${num(mem.idleRssMiB, 1)}) vs budget max-size + 80 = ${mem.budgetMiB} MiB: ` +
       (mem.withinBudget ? 'within' : `OVER by ${num(mem.peakRssMiB - mem.budgetMiB, 1)} MiB`))
   }
+  if (r.shared !== undefined) out.push('', ...formatShared(r.shared))
   if (r.failures.length > 0) out.push('', 'FAILED:', ...r.failures.map(f => `  ${f}`))
   return out.join('\n') + '\n'
 }
