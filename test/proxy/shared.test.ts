@@ -19,6 +19,12 @@ if (!haveRedis() && process.env.CI !== 'true') {
     const redis = await startRedis(t)
     const clock = new FakeClock()
     const origin = await new Origin((req, res) => {
+      if (req.url === '/etag') {
+        // Short-lived with a validator: a revalidation answers 304 with a fresh max-age.
+        if (req.headers['if-none-match'] === '"e1"') { res.writeHead(304, { etag: '"e1"', 'cache-control': 'max-age=600' }); return res.end() }
+        res.writeHead(200, { etag: '"e1"', 'cache-control': 'max-age=1' })
+        return res.end('validated')
+      }
       const tag = req.url!.startsWith('/tagged/') ? { 'surrogate-key': 'red' } : {}
       const vary = req.url === '/lang' ? { vary: 'accept-language', 'content-language': String(req.headers['accept-language']) } : {}
       res.writeHead(200, { 'cache-control': 'max-age=600', ...tag, ...vary })
@@ -84,6 +90,26 @@ if (!haveRedis() && process.env.CI !== 'true') {
         t.notMatch((await get(`${b.url}${path}`)).cs, /hit/, `${path} purged on the other proxy`)
         t.equal(origin.count(path), 2, `${path} fetched again once`)
       }
+    })
+
+    await t.test('a 304 fold on one updates the shared record: the other serves it fresh', async t => {
+      await get(`${a.url}/etag`)
+      clock.advance(5)
+      const folded = await get(`${a.url}/etag`)
+      t.equal(folded.body, 'validated')
+      t.equal(origin.seen.filter(s => s.url === '/etag' && s.headers['if-none-match'] === '"e1"').length, 1, 'A revalidated once')
+      const fromB = await get(`${b.url}/etag`)
+      t.match(fromB.cs, /hit/, `B read the freshened record: ${fromB.cs}`)
+      t.equal(origin.count('/etag'), 2, 'B did not revalidate again')
+    })
+
+    await t.test('a soft purge on one makes the other revalidate', async t => {
+      await get(`${b.url}/etag`)
+      t.equal(await post({ urls: ['http://shared.test/etag'], soft: true }), 1)
+      await settle()
+      const r = await get(`${b.url}/etag`)
+      t.equal(r.body, 'validated')
+      t.equal(origin.seen.filter(s => s.url === '/etag' && s.headers['if-none-match'] === '"e1"').length, 2, 'B revalidated the soft-purged entry')
     })
 
     await t.test('/readyz reports the tier, and metrics count its lookups with the tier label', async t => {
