@@ -107,6 +107,8 @@ export class RedisStore implements Store {
   readonly #counters: TierCounters = { hits: 0, misses: 0, errors: 0, latencySum: 0, latencyCount: 0 }
   #everReady = false
   #closed = false
+  /** when a command last failed or timed out (Date.now()), 0 when none has */
+  #failedAt = 0
   #entries = 0
   #bytes = 0
 
@@ -175,6 +177,7 @@ export class RedisStore implements Store {
       return await run()
     } catch {
       this.#counters.errors++
+      this.#failedAt = Date.now()
       return fallback
     }
   }
@@ -396,6 +399,8 @@ export class RedisStore implements Store {
    * an outage must not make every replica wait).
    */
   async tryLock (key: string, ttlMs: number): Promise<boolean> {
+    // A tier that just failed a command is not asked: a stalled Redis would add a timeout to every miss.
+    if (Date.now() - this.#failedAt < LOCK_BACKOFF) return true
     const token = randomBytes(8).toString('base64url')
     const reply = await this.#try<string | null | undefined>(undefined, async () =>
       await this.#client.set(`${this.#opts.prefix}{${slotOf(key)}}:l`, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'))
@@ -431,6 +436,9 @@ export class RedisStore implements Store {
     this.#subscriber?.disconnect()
   }
 }
+
+/** How long after a failed command fill locks are not asked for (collapsing is best effort), ms. */
+const LOCK_BACKOFF = 1000
 
 /** Reconnect delay: forever, backing off to 2 s between attempts, with jitter so replicas spread out. */
 function backoff (times: number): number {

@@ -148,6 +148,22 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.equal(slow.count('/burst'), 1, 'one replica fetched, the other waited on its lock')
     })
 
+    await t.test('with Redis stalled (SIGSTOP) requests wait at most about store.commandTimeout per command, and none fails', async t => {
+      process.kill(redis.pid, 'SIGSTOP')
+      try {
+        for (let i = 0; i < 10; i++) {
+          const started = Date.now()
+          const r = await get(`${a.url}/stalled/${i}`)
+          t.equal(r.status, 200)
+          t.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`)
+        }
+      } finally {
+        process.kill(redis.pid, 'SIGCONT')
+      }
+      t.ok(a.fg.shared!.counters().errors > 0, 'the timeouts were counted as errors')
+      t.ok(await a.fg.shared!.ready(5000))
+    })
+
     await t.test('with Redis killed mid-traffic no request fails, and once it is back the proxies share again', async t => {
       const statuses: number[] = []
       const run = async (): Promise<void> => {
