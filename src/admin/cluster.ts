@@ -106,7 +106,12 @@ export class WorkerLink {
     const now = fg?.handler.runtime.clock() ?? Date.now()
     switch (m.fg) {
       case 'apply': return await cache?.apply(m.purge, now) ?? 0
-      case 'purge': return await cache?.purgeAll(m.purge, now) ?? 0
+      case 'purge': {
+        const n = await cache?.purgeAll(m.purge, now) ?? 0
+        // The primary's own registry is not what /metrics serves: the hard purge is counted here.
+        if (!m.purge.soft) this.#metrics?.purged(n)
+        return n
+      }
       case 'records': return (await cache?.variants(m.key) ?? []).map(v => v.record)
       case 'stats': return { stats: fg?.store?.stats(), served: await this.#metrics?.servedCounts(), shared: fg?.shared?.state() } satisfies Partial<WorkerStats>
       default: return undefined
@@ -202,6 +207,8 @@ export function primaryMetrics (base: Metrics, hub: WorkerHub): Metrics {
   return {
     ...base,
     registry,
+    // Counted by the worker that carried the purge out (WorkerLink).
+    purged: () => undefined,
     async servedCounts () {
       const sum = await base.servedCounts()
       for (const s of await hub.stats()) for (const k of Object.keys(sum) as ServedKind[]) sum[k] += s.served?.[k] ?? 0
