@@ -227,14 +227,17 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
 }
 
 /** The cluster primary: forks the workers, replaces crashed ones, relays shutdown, runs the admin listener. */
-async function runPrimary (config: Config, log: Logger): Promise<void> {
+async function runPrimary (config: Config, sources: ConfigSources, log: Logger): Promise<void> {
   let stopping = false
   let admin: Admin | undefined
+  // Relays purges between workers whether or not the admin listener runs.
+  const hub = new WorkerHub()
+  // The admin API reads the config on each request: a SIGHUP reload (token, purge.soft) applies here too.
+  let current = config
   if (config.admin.enabled) {
-    const hub = new WorkerHub()
     const metrics = primaryMetrics(createMetrics(() => undefined, config.cache.maxSize), hub)
     try {
-      admin = await startAdmin(config, primaryRuntime(config, hub), metrics)
+      admin = await startAdmin(config, primaryRuntime(() => current, hub), metrics)
     } catch (err) {
       if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
       cannotListen(err, config.admin.host, config.admin.port)
@@ -268,6 +271,11 @@ async function runPrimary (config: Config, log: Logger): Promise<void> {
   // Each worker reloads its own configuration.
   process.on('SIGHUP', () => {
     log.info('reloading workers')
+    try {
+      current = loadConfig(sources)
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'reload rejected in the primary: its admin listener keeps the running configuration')
+    }
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP')
   })
 }
@@ -295,7 +303,7 @@ async function main (): Promise<void> {
   const log = appLogger(config)
   if (config.workers > 1 && cluster.isPrimary) {
     log.info({ workers: config.workers }, `starting ${config.workers} workers`)
-    await runPrimary(config, log)
+    await runPrimary(config, sources, log)
     void warnUnreachable(config, log)
     return
   }

@@ -179,16 +179,16 @@ function sumStats (all: WorkerStats[]): StoreStats | undefined {
 }
 
 /** The admin runtime of a cluster primary: everything is asked of the workers. */
-export function primaryRuntime (config: Config, hub: WorkerHub): AdminRuntime {
+export function primaryRuntime (config: () => Config, hub: WorkerHub): AdminRuntime {
   return {
-    config: () => config,
+    config,
     purge: async p => await hub.purge(p),
     records: async key => await hub.records(key),
     stats: async () => sumStats(await hub.stats()),
-    shared: async () => config.store.shared === undefined ? undefined : (await hub.stats())[0]?.shared ?? 'connecting',
+    shared: async () => config().store.shared === undefined ? undefined : (await hub.stats())[0]?.shared ?? 'connecting',
     listening: () => hub.count() > 0,
-    // The admin port must differ from the one the workers share.
-    port: config.port,
+    // The admin port must differ from the one the workers share (restart-only).
+    port: config().port,
     clock: Date.now,
     connections: () => 0,
     onRemove: () => undefined

@@ -11,20 +11,21 @@ import { haveRedis, startRedis } from '../redis.ts'
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
 /** Spawns the CLI with --workers 2 and resolves the proxy and admin URLs from its log lines. */
-async function startWorkers (t: { teardown: (fn: () => unknown) => void }, args: string[]): Promise<{ proxy: string, admin: string, child: ReturnType<typeof spawn> }> {
-  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--admin-port', '0', '--purge-method', '--access-log', 'false', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+async function startWorkers (t: { teardown: (fn: () => unknown) => void }, args: string[], env: Record<string, string> = {}): Promise<{ proxy: string, admin: string, child: ReturnType<typeof spawn> }> {
+  const withAdmin = env.FRESHGATE_ADMIN_ENABLED !== 'false'
+  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--admin-port', '0', '--purge-method', '--access-log', 'false', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let log = ''
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start: ${log}`)), 20_000)
     const onData = (d: Buffer): void => {
       log += d.toString()
-      if ((log.match(/freshgate listening on/g) ?? []).length >= 2 && /admin listening on/.test(log)) { clearTimeout(timer); resolve() }
+      if ((log.match(/freshgate listening on/g) ?? []).length >= 2 && (!withAdmin || /admin listening on/.test(log))) { clearTimeout(timer); resolve() }
     }
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
   })
-  return { proxy: /freshgate listening on (http:\/\/[\d.:]+)/.exec(log)![1]!, admin: /admin listening on (http:\/\/[\d.:]+)/.exec(log)![1]!, child }
+  return { proxy: /freshgate listening on (http:\/\/[\d.:]+)/.exec(log)![1]!, admin: /admin listening on (http:\/\/[\d.:]+)/.exec(log)?.[1] ?? '', child }
 }
 
 t.test('two workers behave as one cache to purges and to the admin API', async t => {
@@ -104,6 +105,32 @@ t.test('two workers with a shared tier fill once between them and purge together
   await new Promise(resolve => setTimeout(resolve, 200))
   t.same([...new Set(await burst(16))], ['v2'], 'no request after the purge was served the purged object')
   t.equal(origin.count('/obj'), 2, 'refilled once for both workers')
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0)
+})
+
+t.test('without an admin listener, a PURGE still reaches every worker', async t => {
+  let version = 1
+  const origin = await new Origin((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=600' })
+    res.end(`v${version}`)
+  }).start()
+  t.teardown(() => origin.close())
+  const { proxy, child } = await startWorkers(t, ['--origin', origin.url], { FRESHGATE_ADMIN_ENABLED: 'false' })
+  const close = { connection: 'close' }
+  const burst = async (n: number): Promise<string[]> => {
+    const bodies: string[] = []
+    for (let i = 0; i < n; i++) bodies.push((await get(`${proxy}/obj`, { headers: close })).body)
+    return bodies
+  }
+  await burst(8)
+  t.equal(origin.count('/obj'), 2)
+  version = 2
+  const started = Date.now()
+  t.equal((await get(`${proxy}/obj`, { method: 'PURGE', headers: close })).status, 200)
+  t.ok(Date.now() - started < 2000, 'the other worker acknowledged at once')
+  t.same([...new Set(await burst(16))], ['v2'], 'no request after PURGE was served the purged object')
   const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
   child.kill('SIGTERM')
   t.equal(await exited, 0)
