@@ -124,10 +124,12 @@ if (!haveRedis() && process.env.CI !== 'true') {
       t.match(text, /freshgate_cache_entries\{tier="shared"\} [1-9]/)
     })
 
-    await t.test('a restarted proxy keeps the shared entries', async t => {
-      await get(`${a.url}/kept`)
+    await t.test('a restarted proxy keeps the shared entries, even one stored just before it stopped', async t => {
       const c = await start()
-      t.match((await get(`${c.url}/kept`)).cs, /hit/)
+      await get(`${c.url}/kept`)
+      await c.fg.close()
+      const d = await start()
+      t.match((await get(`${d.url}/kept`)).cs, /hit/)
       t.equal(origin.count('/kept'), 1)
     })
 
