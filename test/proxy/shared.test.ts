@@ -95,6 +95,20 @@ if (!haveRedis() && process.env.CI !== 'true') {
       }
     })
 
+    await t.test('purges by bare path and by path prefix (any host) on one reach the other', async t => {
+      for (const path of ['/bare', '/pp/1', '/pp/2']) {
+        await get(`${a.url}${path}`)
+        t.match((await get(`${b.url}${path}`)).cs, /hit/, `${path} shared`)
+      }
+      t.equal(await post({ urls: ['/bare'] }), 1)
+      t.equal(await post({ prefix: '/pp/' }), 2)
+      await settle()
+      for (const path of ['/bare', '/pp/1', '/pp/2']) {
+        t.notMatch((await get(`${b.url}${path}`)).cs, /hit/, `${path} purged on the other proxy`)
+        t.equal(origin.count(path), 2, `${path} fetched again once`)
+      }
+    })
+
     await t.test('a 304 fold on one updates the shared record: the other serves it fresh', async t => {
       await get(`${a.url}/etag`)
       clock.advance(5)
