@@ -4,11 +4,12 @@
 import type { TargetName } from './targets.ts'
 import type { Tool } from './load.ts'
 import type { H2Run } from './h2.ts'
+import { formatShared, type SharedRun } from './shared.ts'
 
 /** A closed-loop load scenario: one path, a few targets. */
 export type LoadScenario = 'small' | 'medium' | 'large' | 'revalidate' | 'nostore'
 /** Every scenario `--scenarios` accepts. */
-export type Scenario = LoadScenario | 'herd' | 'memory' | 'h2'
+export type Scenario = LoadScenario | 'herd' | 'memory' | 'h2' | 'shared'
 
 /** What a load scenario requests and what it is compared with. */
 export interface LoadScenarioSpec {
@@ -31,7 +32,7 @@ export const LOAD_SCENARIOS: Record<LoadScenario, LoadScenarioSpec> = {
   nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx'], hit: false }
 }
 
-export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2']
+export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2', 'shared']
 
 /** One measured load run. */
 export interface Run {
@@ -160,6 +161,8 @@ export interface Result {
   memory: MemoryRun | undefined
   /** the HTTP/2 comparison (bench/h2.ts), when h2load is installed */
   h2?: H2Run[]
+  /** two replicas sharing a local redis-server (bench/shared.ts), when run */
+  shared?: SharedRun | undefined
   /** scenarios or targets that could not be measured, with the reason */
   failures: string[]
 }
@@ -275,6 +278,7 @@ export function formatReport (r: Result): string {
       out.push(`  ${padr(h.target, 14)} ${padr(h.protocol, 9)} -c${h.connections} -m${h.streams}: ${num(h.rps, 0)} req/s, mean ${num(h.meanMs, 2)} ms, ${h.errors} errors`)
     }
   }
+  if (r.shared !== undefined) out.push('', ...formatShared(r.shared))
   if (r.failures.length > 0) out.push('', 'FAILED:', ...r.failures.map(f => `  ${f}`))
   return out.join('\n') + '\n'
 }

@@ -20,6 +20,7 @@ import {
 } from './report.ts'
 import { renderChart } from './chart.ts'
 import { measureH2, h2Unavailable } from './h2.ts'
+import { sharedScenario, formatShared } from './shared.ts'
 
 const BENCH = import.meta.dirname
 const ROOT = join(BENCH, '..')
@@ -368,7 +369,7 @@ async function main (): Promise<void> {
   const skipped = (t: TargetName): boolean => !available(t)
   if (skipped('nginx') && load.length > 0) failures.push('nginx baseline skipped: nginx is not installed')
   const nRuns = load.reduce((a, s) => a + LOAD_SCENARIOS[s].targets.filter(t => !skipped(t)).length, 0) * opts.reps
-  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + 5
+  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + (opts.scenarios.includes('shared') ? 15 : 0) + 5
   log(`freshgate bench: ${tool}, ${nRuns} load runs of ${opts.duration}s (+${opts.warmup}s warm-up), scenarios ${opts.scenarios.join(',')}; ` +
     `${pin ? 'servers on CPU 0, clients on CPU 1' : 'no CPU pinning (taskset missing or one CPU)'}; about ${Math.ceil(estimate / 60)} min; logs in ${runDir}`)
 
@@ -444,6 +445,14 @@ async function main (): Promise<void> {
         failures.push(...h2.notes)
       } catch (err) { failures.push(`h2: ${(err as Error).message.split('\n')[0]}`); log(`  h2 FAILED: ${(err as Error).message}`) }
     }
+  }
+  if (opts.scenarios.includes('shared')) {
+    const urls = opts.quick ? 300 : 1000
+    log(`shared (2 replicas on a local redis-server, ${urls} URLs)`)
+    try {
+      result.shared = await sharedScenario(b.env, extra => fgOptions(b, extra), urls)
+      log(`  ${formatShared(result.shared).slice(1).map(l => l.trim()).join('; ')}`)
+    } catch (err) { failures.push(`shared: ${(err as Error).message.split('\n')[0]}`); log(`  shared FAILED: ${(err as Error).message}`) }
   }
   meta.originPeakRssMiB = groupMemory(origin.pid).peakMiB
   await stop(origin)

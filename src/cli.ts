@@ -10,10 +10,13 @@ import { loadConfig, printable, type ConfigSources } from './config/load.ts'
 import { defaultText } from './config/reference.ts'
 import { originsOf, unreachableOrigins } from './config/reachable.ts'
 import { ConfigError } from './errors.ts'
+import { checkStoreConfig } from './store/tiers.ts'
 import { VERSION } from './version.ts'
 import { startProxy, type Freshgate } from './proxy/server.ts'
 import { createMetrics } from './admin/metrics.ts'
 import { startAdmin, adminRuntimeOf, type Admin } from './admin/server.ts'
+import { WorkerHub, WorkerLink, primaryMetrics, primaryRuntime } from './admin/cluster.ts'
+import type { Purge } from './cache/cache.ts'
 import { appLogger, accessLogger, requestDebugLog } from './log.ts'
 import type { AccessLog } from './proxy/context.ts'
 import { demoInstructions, startDemoOrigin } from './demo/origin.ts'
@@ -96,7 +99,13 @@ async function parse (): Promise<Invocation> {
 /** Loads the config, or exits 2 with the message. */
 function load (sources: ConfigSources): Config {
   try {
-    return loadConfig(sources)
+    const config = loadConfig(sources)
+    // Before any worker starts: a bad store.* value stops start-up once, naming the key.
+    checkStoreConfig(config)
+    if (config.workers > 1 && config.store.disk.dir !== undefined) {
+      throw new ConfigError('store.disk.dir', config.store.disk.dir, 'unset when workers > 1 (one process per disk directory; use store.shared to share across workers)')
+    }
+    return config
   } catch (err) {
     if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     throw err
@@ -135,19 +144,23 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   // Whatever ends the process (drain, drain timeout, a fatal error), the buffered lines go out first.
   process.on('exit', () => access?.flush())
   let fg: Freshgate | undefined
-  const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize)
+  const second = config.store.shared !== undefined ? { tier: 'shared' as const, source: () => fg?.shared } : config.store.disk.dir !== undefined ? { tier: 'disk' as const, source: () => undefined } : undefined
+  const metrics = createMetrics(() => fg?.store?.stats(), config.cache.maxSize, second)
+  // A worker reports to the primary, which runs the admin listener; without a shared tier its purges go to the other workers over IPC.
+  const link = cluster.isWorker ? new WorkerLink() : undefined
+  const announce = link === undefined || config.store.shared !== undefined ? undefined : async (p: Purge) => { await link.announce(p) }
   try {
     // Without an admin listener nobody can read the metrics: skip measuring.
-    fg = await startProxy(config, { accessLog, log, observer: config.admin.enabled && !cluster.isWorker ? metrics.observer : undefined })
+    fg = await startProxy(config, { accessLog, log, announce, observer: config.admin.enabled ? metrics.observer : undefined })
   } catch (err) {
     if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
     cannotListen(err, config.host, config.port)
   }
   const proxy = fg
   log.info({ url: proxy.url, origin: config.origin, maxSize: config.cache.maxSize }, `freshgate listening on ${proxy.url}, origin ${config.origin ?? '(routes only)'}`)
+  link?.serve(proxy, metrics)
   let admin: Admin | undefined
-  // With several workers each has its own cache; an admin listener per worker would answer for
-  // one random worker, so the admin API runs only in single-process mode (README "Operations").
+  // With workers the admin listener runs in the primary (runPrimary), which asks the workers.
   if (config.admin.enabled && !cluster.isWorker) {
     try {
       admin = await startAdmin(config, adminRuntimeOf(proxy), metrics)
@@ -215,9 +228,24 @@ async function runProxy (config: Config, sources: ConfigSources, log: Logger, st
   process.on('SIGHUP', () => { reloading = reloading.then(reload) })
 }
 
-/** The cluster primary: forks the workers, replaces crashed ones, relays shutdown. */
-function runPrimary (config: Config, log: Logger): void {
+/** The cluster primary: forks the workers, replaces crashed ones, relays shutdown, runs the admin listener. */
+async function runPrimary (config: Config, sources: ConfigSources, log: Logger): Promise<void> {
   let stopping = false
+  let admin: Admin | undefined
+  // Relays purges between workers whether or not the admin listener runs.
+  const hub = new WorkerHub()
+  // The admin API reads the config on each request: a SIGHUP reload (token, purge.soft) applies here too.
+  let current = config
+  if (config.admin.enabled) {
+    const metrics = primaryMetrics(createMetrics(() => undefined, config.cache.maxSize), hub)
+    try {
+      admin = await startAdmin(config, primaryRuntime(() => current, hub), metrics)
+    } catch (err) {
+      if (err instanceof ConfigError) usageError(`invalid configuration: ${err.message}`)
+      cannotListen(err, config.admin.host, config.admin.port)
+    }
+    log.info({ url: admin.url, workers: config.workers }, `admin listening on ${admin.url} (for all ${config.workers} workers)`)
+  }
   const fork = (): void => { cluster.fork() }
   for (let i = 0; i < config.workers; i++) fork()
   cluster.on('exit', (worker, code, signal) => {
@@ -236,6 +264,7 @@ function runPrimary (config: Config, log: Logger): void {
     if (stopping) return
     stopping = true
     log.info({ signal, workers: config.workers }, 'stopping workers')
+    admin?.drain()
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
     setTimeout(() => process.exit(0), config.shutdownTimeout + 1000).unref()
   }
@@ -244,6 +273,11 @@ function runPrimary (config: Config, log: Logger): void {
   // Each worker reloads its own configuration.
   process.on('SIGHUP', () => {
     log.info('reloading workers')
+    try {
+      current = loadConfig(sources)
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'reload rejected in the primary: its admin listener keeps the running configuration')
+    }
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP')
   })
 }
@@ -271,8 +305,7 @@ async function main (): Promise<void> {
   const log = appLogger(config)
   if (config.workers > 1 && cluster.isPrimary) {
     log.info({ workers: config.workers }, `starting ${config.workers} workers`)
-    if (config.admin.enabled) log.warn('the admin listener is not started with workers > 1: each worker has its own cache (README "Operations")')
-    runPrimary(config, log)
+    await runPrimary(config, sources, log)
     void warnUnreachable(config, log)
     return
   }

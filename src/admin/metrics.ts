@@ -28,8 +28,17 @@ type StatusClass = typeof STATUS_CLASSES[number]
 /** Most distinct `route` label values, "other" included: routes beyond them (or over many reloads) are counted as "other". */
 export const MAX_ROUTE_LABELS = 32
 
-/** The store tiers a `tier` label can name; only the memory tier exists today. */
-type Tier = 'memory'
+/** The store tiers a `tier` label can name: L1 in memory, and an L2 (shared Redis/Valkey, or disk) behind it. */
+type Tier = 'memory' | 'shared' | 'disk'
+
+/** What the metrics read of a shared tier at scrape time (store/redis-store.ts). */
+export interface SharedTierSource {
+  state (): 'ready' | 'connecting' | 'down'
+  counters (): { hits: number, misses: number, errors: number, latencySum: number, latencyCount: number }
+}
+
+/** Store statistics of the memory tier and, behind it, an L2 (store/tiered-store.ts TieredStats). */
+type TierStats = StoreStats & { l2?: StoreStats }
 
 /** Eviction reasons as the metric names them: the store's size and ttl, and hard purges. */
 type EvictionReason = 'size' | 'ttl' | 'purge'
@@ -80,7 +89,7 @@ export interface MetricSource {
  * @param getStats the store's statistics, read at scrape time; undefined when caching is off
  * @param maxSize the configured cache.maxSize in bytes
  */
-export function createMetrics (getStats: () => StoreStats | undefined, maxSize: number): Metrics {
+export function createMetrics (getStats: () => TierStats | undefined, maxSize: number, second?: { tier: 'shared' | 'disk', source: () => SharedTierSource | undefined }): Metrics {
   const live = new LiveStats(Date.now)
   let source: MetricSource | undefined
   const registry = new Registry()
@@ -113,20 +122,30 @@ export function createMetrics (getStats: () => StoreStats | undefined, maxSize: 
     registers
   })
   const tier: Tier = 'memory'
+  const l2: Tier | undefined = second?.tier
   new Gauge({
     name: 'freshgate_cache_bytes',
-    help: 'Bytes of stored responses (headers and bodies), by store tier',
+    help: 'Bytes of stored responses (headers and bodies), by store tier (shared: what this process wrote, net)',
     labelNames: ['tier'] as const,
     registers,
-    collect () { this.labels(tier).set(getStats()?.bytes ?? 0) }
+    collect () {
+      const s = getStats()
+      this.labels(tier).set(s?.bytes ?? 0)
+      if (l2 !== undefined) this.labels(l2).set(s?.l2?.bytes ?? 0)
+    }
   })
   new Gauge({
     name: 'freshgate_cache_entries',
-    help: 'Stored response variants, by store tier',
+    help: 'Stored response variants, by store tier (shared: what this process wrote, net)',
     labelNames: ['tier'] as const,
     registers,
-    collect () { this.labels(tier).set(getStats()?.entries ?? 0) }
+    collect () {
+      const s = getStats()
+      this.labels(tier).set(s?.entries ?? 0)
+      if (l2 !== undefined) this.labels(l2).set(s?.l2?.entries ?? 0)
+    }
   })
+  if (second?.tier === 'shared') sharedTierMetrics(registers, second.source)
   const evictions = new Counter({
     name: 'freshgate_cache_evictions_total',
     help: 'Stored variants removed before a request replaced them: to stay within cache.maxSize (size), past their keep time (ttl), or by a hard purge (purge)',
@@ -263,4 +282,54 @@ export function createMetrics (getStats: () => StoreStats | undefined, maxSize: 
       return counts
     }
   }
+}
+
+/** Counters of the shared tier, read at scrape time: lookups by result, errors, lookup latency, and its state. */
+function sharedTierMetrics (registers: Registry[], source: () => SharedTierSource | undefined): void {
+  // prom-client counters only go up: each scrape adds what the tier counted since the last one.
+  const seen = { hits: 0, misses: 0, errors: 0, latencySum: 0, latencyCount: 0 }
+  const delta = (k: keyof typeof seen): number => {
+    const now = source()?.counters()[k] ?? seen[k]
+    const d = Math.max(0, now - seen[k])
+    seen[k] = now
+    return d
+  }
+  new Counter({
+    name: 'freshgate_shared_lookups_total',
+    help: 'Lookups in the shared tier after an L1 miss, by result (a failed lookup is a miss and an error)',
+    labelNames: ['tier', 'result'] as const,
+    registers,
+    collect () {
+      this.labels('shared', 'hit').inc(delta('hits'))
+      this.labels('shared', 'miss').inc(delta('misses'))
+    }
+  })
+  new Counter({
+    name: 'freshgate_shared_errors_total',
+    help: 'Shared tier commands that failed or timed out (store.commandTimeout), and connection errors',
+    labelNames: ['tier'] as const,
+    registers,
+    collect () { this.labels('shared').inc(delta('errors')) }
+  })
+  new Counter({
+    name: 'freshgate_shared_lookup_seconds_total',
+    help: 'Time spent in shared tier lookups; divide by freshgate_shared_lookups_timed_total for the mean',
+    labelNames: ['tier'] as const,
+    registers,
+    collect () { this.labels('shared').inc(delta('latencySum') / 1000) }
+  })
+  new Counter({
+    name: 'freshgate_shared_lookups_timed_total',
+    help: 'Shared tier lookups timed in freshgate_shared_lookup_seconds_total',
+    labelNames: ['tier'] as const,
+    registers,
+    collect () { this.labels('shared').inc(delta('latencyCount')) }
+  })
+  new Gauge({
+    name: 'freshgate_shared_up',
+    help: 'Shared tier connection state: 1 ready, 0 connecting or down (requests go on without it)',
+    labelNames: ['tier'] as const,
+    registers,
+    collect () { this.labels('shared').set(source()?.state() === 'ready' ? 1 : 0) }
+  })
 }

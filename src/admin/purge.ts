@@ -4,7 +4,7 @@
 
 import { Worker } from 'node:worker_threads'
 import type { Config } from '../config/schema.ts'
-import { pathOf, type HttpCache } from '../cache/cache.ts'
+import { pathOf, type Purge } from '../cache/cache.ts'
 import { keyFor, primaryKey } from '../cache/key.ts'
 import { AdminRefusal } from './refusal.ts'
 
@@ -108,22 +108,20 @@ export function parsePurge (text: string, config: Config): PurgeRequest {
   return { kind: 'tags', tags: o.tags as string[], soft }
 }
 
-/** Carries a validated purge out; resolves to the number of variants affected. */
-export async function runPurge (cache: HttpCache | undefined, p: PurgeRequest, soft: boolean, now: number): Promise<number> {
-  if (cache === undefined) return 0
-  if (p.kind === 'prefix') return await cache.purgePrefix(p.prefix, soft, now)
-  if (p.kind === 'tags') return await cache.purgeTags(p.tags, soft, now)
-  if (p.kind === 'pattern') {
-    const keys = await cache.store.keys(MAX_PATTERN_KEYS)
-    const hits = await matchWithDeadline(p.pattern, keys.map(pathOf), PATTERN_DEADLINE_MS)
-    let n = 0
-    for (const i of hits) n += await cache.purge(keys[i]!, soft, now)
-    return n
-  }
-  let n = 0
-  for (const k of p.keys) n += await cache.purge(k, soft, now)
-  for (const path of p.paths) n += await cache.purgePath(path, soft, now)
-  return n
+/** A validated purge request with its softness settled: what every replica carries out. */
+export function asPurge (p: Exclude<PurgeRequest, { kind: 'pattern' }>, soft: boolean): Purge {
+  if (p.kind === 'prefix') return { kind: 'prefix', prefix: p.prefix, soft }
+  if (p.kind === 'tags') return { kind: 'tags', tags: p.tags, soft }
+  return { kind: 'urls', keys: p.keys, paths: p.paths, soft }
+}
+
+/**
+ * A pattern purge as a purge of the keys it matches: the paths of at most MAX_PATTERN_KEYS stored
+ * keys are matched in a worker thread, so a catastrophic pattern cannot stall the proxy (1 s deadline).
+ */
+export async function patternPurge (pattern: string, keys: readonly string[], soft: boolean): Promise<Purge> {
+  const hits = await matchWithDeadline(pattern, keys.map(pathOf), PATTERN_DEADLINE_MS)
+  return { kind: 'urls', keys: hits.map(i => keys[i]!), paths: [], soft }
 }
 
 /** The matcher run in the worker: the indexes of the paths the pattern matches. */

@@ -6,12 +6,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Config } from '../config/schema.ts'
-import type { HttpCache } from '../cache/cache.ts'
+import type { Purge } from '../cache/cache.ts'
+import type { TierState } from '../store/redis-store.ts'
 import type { StoreStats, StoredRecord, RemovalReason } from '../cache/contract.ts'
 import { ConfigError } from '../errors.ts'
 import type { Metrics } from './metrics.ts'
 import { AdminRefusal as Refusal } from './refusal.ts'
-import { absoluteUrl, parsePurge, runPurge } from './purge.ts'
+import { absoluteUrl, parsePurge, asPurge, patternPurge, MAX_PATTERN_KEYS } from './purge.ts'
 import { describeVariant } from './inspect.ts'
 import { probeOrigin } from './health.ts'
 import { statusPage } from './page.ts'
@@ -35,10 +36,16 @@ function crossSite (req: IncomingMessage): boolean {
 export interface AdminRuntime {
   /** the config in force */
   config (): Config
-  /** the cache, when storing is enabled */
-  cache (): HttpCache | undefined
-  /** store statistics, when storing is enabled */
-  stats (): StoreStats | undefined
+  /** carries a purge out here and on every other replica and worker; resolves to the variants affected */
+  purge (p: Purge): Promise<number>
+  /** the stored records of a primary key, newest first */
+  records (key: string): Promise<readonly StoredRecord[]>
+  /** primary keys held, at most `limit` (pattern purges match their paths) */
+  keys (limit: number): Promise<string[]>
+  /** store statistics, when storing is enabled (summed over the workers in a cluster primary) */
+  stats (): StoreStats | undefined | Promise<StoreStats | undefined>
+  /** the shared tier's state, when store.shared is set */
+  shared (): TierState | undefined | Promise<TierState | undefined>
   /** whether the proxy listener accepts connections */
   listening (): boolean
   /** the proxy's port (the admin port must differ) */
@@ -149,11 +156,14 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
         if (draining()) return sendJson(res, 503, { status: 'draining' })
         if (!rt.listening()) return sendJson(res, 503, { status: 'unavailable', reason: 'proxy is not listening' })
         const live = rt.config()
-        if (live.origin === undefined) return sendJson(res, 200, { status: 'ready', origin: 'not probed: no top-level origin' })
+        // The shared tier is reported, never a reason to be unready: without it requests go to the origin.
+        const state = await rt.shared()
+        const shared = state === undefined ? {} : { shared: state }
+        if (live.origin === undefined) return sendJson(res, 200, { status: 'ready', origin: 'not probed: no top-level origin', ...shared })
         const reason = await probeOrigin(live.origin, live.admin.readyTimeout)
         // The origin's address and error are for operators: only with the token, or when none is set.
-        if (reason !== undefined) return sendJson(res, 503, { status: 'unavailable', reason: authorized(req) ? reason : 'origin is not reachable (the bearer token shows why)' })
-        sendJson(res, 200, { status: 'ready' })
+        if (reason !== undefined) return sendJson(res, 503, { status: 'unavailable', reason: authorized(req) ? reason : 'origin is not reachable (the bearer token shows why)', ...shared })
+        sendJson(res, 200, { status: 'ready', ...shared })
       }
     }],
     ['/', {
@@ -179,15 +189,17 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
       methods: GET,
       auth: true,
       async run (_req, res) {
-        const stats = rt.stats()
+        const stats = await rt.stats()
         const live = rt.config()
+        const shared = await rt.shared()
         sendJson(res, 200, {
           version: VERSION,
           node: process.versions.node,
           uptimeSeconds: Math.round(process.uptime()),
           store: {
             enabled: stats !== undefined,
-            tier: 'memory',
+            tier: shared !== undefined ? 'memory+shared' : live.store.disk.dir !== undefined ? 'memory+disk' : 'memory',
+            ...(shared === undefined ? {} : { shared }),
             entries: stats?.entries ?? 0,
             bytes: stats?.bytes ?? 0,
             maxBytes: stats?.maxBytes ?? 0
@@ -214,7 +226,7 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
       methods: GET,
       auth: true,
       async run (_req, res) {
-        const stats = rt.stats()
+        const stats = await rt.stats()
         const served = await metrics.servedCounts()
         // Lookups answered from storage without an origin request of their own, over all lookups.
         const fromCache = served.hit + served.stale + served.collapsed
@@ -238,10 +250,10 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
         const u = absoluteUrl(target)
         if (u === undefined) throw new Refusal(400, `query parameter "url" must be an absolute http(s) URL, got ${JSON.stringify(target)}`)
         const key = keyFor({ scheme: u.protocol.slice(0, -1), authority: u.host.toLowerCase(), target: u.pathname + u.search }, rt.config())
-        const variants = await rt.cache()?.variants(key) ?? []
-        if (variants.length === 0) return sendJson(res, 404, { error: 'nothing stored for this URL', key })
+        const records = await rt.records(key)
+        if (records.length === 0) return sendJson(res, 404, { error: 'nothing stored for this URL', key })
         const now = rt.clock()
-        sendJson(res, 200, { key, variants: variants.map(v => describeVariant(v.record, now)) })
+        sendJson(res, 200, { key, variants: records.map(r => describeVariant(r, now)) })
       }
     }],
     ['/purge', {
@@ -250,7 +262,8 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
       async run (req, res) {
         const p = parsePurge(await readBody(req, MAX_BODY), rt.config())
         const soft = p.soft ?? rt.config().purge.soft
-        const purged = await runPurge(rt.cache(), p, soft, rt.clock())
+        const purge = p.kind === 'pattern' ? await patternPurge(p.pattern, await rt.keys(MAX_PATTERN_KEYS), soft) : asPurge(p, soft)
+        const purged = await rt.purge(purge)
         if (!soft) metrics.purged(purged)
         sendJson(res, 200, { purged, soft })
       }
@@ -329,8 +342,18 @@ export function adminRuntimeOf (fg: Freshgate): AdminRuntime {
       store.onRemove = before === undefined ? fn : (r, why) => { before(r, why); fn(r, why) }
     },
     config: () => fg.handler.runtime.config,
-    cache: () => fg.handler.runtime.cache,
+    async purge (p) {
+      // Carried out here, then announced to the other replicas and workers (cache.ts purgeAll).
+      return await fg.handler.runtime.cache?.purgeAll(p, fg.handler.runtime.clock()) ?? 0
+    },
+    async records (key) {
+      return (await fg.handler.runtime.cache?.variants(key) ?? []).map(v => v.record)
+    },
+    async keys (limit) {
+      return await fg.handler.runtime.cache?.store.keys(limit) ?? []
+    },
     stats: () => fg.store?.stats(),
+    shared: () => fg.shared?.state(),
     listening: () => fg.server.listening,
     port: fg.address.port,
     clock: () => fg.handler.runtime.clock()

@@ -7,12 +7,42 @@ import { markStale } from './entry.ts'
 import { secondaryKey, matchesExcept } from './key.ts'
 import { selectLanguage, topLanguage } from '../http/negotiation.ts'
 
+/** A purge as every replica carries it out (admin POST /purge, PURGE, an unsafe method's invalidation). */
+export type Purge =
+  /** `keys`: primary keys; `paths`: path and query, on any host */
+  | { kind: 'urls', keys: string[], paths: string[], soft: boolean }
+  /** keys starting with `prefix`; a prefix starting with "/" matches the path on any host */
+  | { kind: 'prefix', prefix: string, soft: boolean }
+  /** variants carrying any of the tags */
+  | { kind: 'tags', tags: string[], soft: boolean }
+
+/** Short cross-replica fill locks (the shared tier's SET NX PX), for collapsing misses across replicas. */
+export interface FillLocks {
+  /** true when this caller should fetch: it took the lock, or the locks are unavailable */
+  tryLock (key: string, ttlMs: number): Promise<boolean>
+  /** releases a lock this replica holds */
+  unlock (key: string): Promise<void>
+  /** resolves once the lock is released (true) or `timeoutMs` passed (false) */
+  waitUnlock (key: string, timeoutMs: number): Promise<boolean>
+}
+
 /** Settings of the variant cache. */
 export interface CacheOptions {
   /** most variants kept per primary key */
   maxVariants: number
   /** most keys a prefix purge visits */
   maxPurgeKeys: number
+  /**
+   * Re-reads a key from a tier other replicas write to, when the local variants match none
+   * (another replica may have stored the one this request selects).
+   */
+  reload?: ((key: string) => Promise<readonly Variant[]>) | undefined
+  /** keys starting with a URL prefix, at most `limit` (a shared tier's SCAN); default: store.keys filtered */
+  scanKeys?: ((prefix: string, limit: number) => Promise<string[]>) | undefined
+  /** told of every purge and invalidation carried out here, so other replicas carry it out too */
+  announce?: ((p: Purge) => Promise<void>) | undefined
+  /** cross-replica fill locks (collapsing) */
+  locks?: FillLocks | undefined
 }
 
 /** The result of a lookup. */
@@ -50,7 +80,16 @@ export class HttpCache {
   lookup (key: string, headers: Headers): Lookup | Promise<Lookup> {
     const got = this.store.get(key)
     if (got instanceof Promise) return got.then(v => select(v, headers))
-    return select(got, headers)
+    const found = select(got, headers)
+    const reload = this.#opts.reload
+    // Variants here, none of them this request's (Vary): another replica may hold its variant.
+    if (found.entry !== undefined || got.length === 0 || reload === undefined) return found
+    return reload(key).then(v => select(v, headers))
+  }
+
+  /** The cross-replica fill locks, when a shared tier provides them. */
+  get locks (): FillLocks | undefined {
+    return this.#opts.locks
   }
 
   /** The stored variants of a URL, newest first. */
@@ -97,7 +136,31 @@ export class HttpCache {
     this.#generations.delete(key)
     if (this.#generations.size >= HttpCache.MAX_GENERATIONS) this.#generations.delete(this.#generations.keys().next().value!)
     this.#generations.set(key, g)
-    return await this.store.delete(key)
+    const n = await this.store.delete(key)
+    await this.#announce({ kind: 'urls', keys: [key], paths: [], soft: false })
+    return n
+  }
+
+  /** Tells the other replicas of a purge carried out here; their trouble never fails this one. */
+  async #announce (p: Purge): Promise<void> {
+    await this.#opts.announce?.(p).catch(() => undefined)
+  }
+
+  /** Carries out a purge here and tells the other replicas; resolves to the variants affected. */
+  async purgeAll (p: Purge, now: number): Promise<number> {
+    const n = await this.apply(p, now)
+    await this.#announce(p)
+    return n
+  }
+
+  /** Carries out a purge here only (one another replica announced, or fanned out to every worker). */
+  async apply (p: Purge, now: number): Promise<number> {
+    if (p.kind === 'prefix') return await this.#purgePrefix(p.prefix, p.soft, now)
+    if (p.kind === 'tags') return await this.#purgeTags(p.tags, p.soft, now)
+    let n = 0
+    for (const k of p.keys) n += await this.#purge(k, p.soft, now)
+    for (const path of p.paths) n += await this.#purgePath(path, p.soft, now)
+    return n
   }
 
   /**
@@ -105,6 +168,10 @@ export class HttpCache {
    * revalidation, stale-while-revalidate and stale-if-error still apply. Returns variants affected.
    */
   async purge (key: string, soft: boolean, now: number): Promise<number> {
+    return await this.purgeAll({ kind: 'urls', keys: [key], paths: [], soft }, now)
+  }
+
+  async #purge (key: string, soft: boolean, now: number): Promise<number> {
     if (!soft) return await this.store.delete(key)
     const variants = await this.store.get(key)
     await this.update(variants.map(v => markStale(v.record, now)))
@@ -113,17 +180,29 @@ export class HttpCache {
 
   /** Purges every URL whose key starts with `prefix`; a prefix starting with "/" matches the path on any host. */
   async purgePrefix (prefix: string, soft: boolean, now: number): Promise<number> {
-    const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => prefix.startsWith('/') ? pathOf(k).startsWith(prefix) : k.startsWith(prefix))
+    return await this.purgeAll({ kind: 'prefix', prefix, soft }, now)
+  }
+
+  async #purgePrefix (prefix: string, soft: boolean, now: number): Promise<number> {
+    const max = this.#opts.maxPurgeKeys
+    const scan = this.#opts.scanKeys
+    const keys = !prefix.startsWith('/') && scan !== undefined
+      ? await scan(prefix, max)
+      : (await this.store.keys(max)).filter(k => prefix.startsWith('/') ? pathOf(k).startsWith(prefix) : k.startsWith(prefix))
     let n = 0
-    for (const k of keys) n += await this.purge(k, soft, now)
+    for (const k of keys) n += await this.#purge(k, soft, now)
     return n
   }
 
   /** Purges every URL whose path and query are exactly `path`, on any host and scheme (bounded in keys visited). */
   async purgePath (path: string, soft: boolean, now: number): Promise<number> {
+    return await this.purgeAll({ kind: 'urls', keys: [], paths: [path], soft }, now)
+  }
+
+  async #purgePath (path: string, soft: boolean, now: number): Promise<number> {
     const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => pathOf(k) === path)
     let n = 0
-    for (const k of keys) n += await this.purge(k, soft, now)
+    for (const k of keys) n += await this.#purge(k, soft, now)
     return n
   }
 
@@ -131,12 +210,18 @@ export class HttpCache {
   async purgePattern (pattern: RegExp, soft: boolean, now: number): Promise<number> {
     const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => pattern.test(pathOf(k)))
     let n = 0
-    for (const k of keys) n += await this.purge(k, soft, now)
+    for (const k of keys) n += await this.#purge(k, soft, now)
+    // Other replicas are told the keys found, not the pattern.
+    await this.#announce({ kind: 'urls', keys, paths: [], soft })
     return n
   }
 
   /** Purges every stored response carrying any of the tags (surrogate keys). */
   async purgeTags (tags: readonly string[], soft: boolean, now: number): Promise<number> {
+    return await this.purgeAll({ kind: 'tags', tags: [...tags], soft }, now)
+  }
+
+  async #purgeTags (tags: readonly string[], soft: boolean, now: number): Promise<number> {
     let n = 0
     for (const tag of tags) {
       for (const k of await this.store.tagged(tag)) {

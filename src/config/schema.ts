@@ -64,7 +64,7 @@ export const SCHEMA: readonly OptionSpec[] = [
   { key: 'routes', type: 'routes', flag: 'routes', default: [], doc: 'Routes: [{host, prefix, origin, cache: {enabled, defaultTtl, ignoreQuery, sortQuery, ignoreClientNoCache, requestCookies, overrideTtl, minTtl, maxTtl, keyHeaders, keyCookies}, headers: {request, response}}], first match wins; JSON text from flags/env' },
   { key: 'host', type: 'string', flag: 'host', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for all interfaces)' },
   { key: 'port', type: 'integer', flag: 'port', default: 8080, min: 0, max: 65535, doc: 'Port to listen on (0 picks a free port)' },
-  { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own cache; "auto" = one per CPU' },
+  { key: 'workers', type: 'count', flag: 'workers', default: 1, min: 1, max: 256, doc: 'Processes sharing the listening port (node:cluster), each with its own memory cache (shared through store.shared when set; purges reach all); "auto" = one per CPU' },
   { key: 'hostHeader', type: 'enum', flag: 'host-header', default: 'client', values: ['client', 'origin'], doc: "Host header sent upstream: the client's (client) or the origin URL's (origin)" },
   { key: 'cacheName', type: 'string', flag: 'cache-name', default: 'freshgate', doc: 'Cache name used in Cache-Status and Via' },
   { key: 'debug', type: 'boolean', flag: 'debug', default: false, doc: 'Add the cache key to Cache-Status (key=…)' },
@@ -235,7 +235,8 @@ export const RESTART_KEYS: ReadonlySet<string> = new Set([
   'collapse.enabled', 'collapse.waitTimeout', 'collapse.hitForMiss', 'upstream.connections', 'upstream.pipelining',
   'upstream.keepAliveTimeout', 'upstream.allowH2', 'upstream.ca', 'upstream.responseBufferTotal', 'timeouts.connect', 'admin.enabled', 'admin.host', 'admin.port',
   'log.access', 'log.format', 'log.accessSample', 'trustProxy', 'tls.cert', 'tls.key', 'http2.cleartext', 'http2.maxConcurrentStreams',
-  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels'
+  'http2.initialWindowSize', 'http2.idleTimeout', 'http2.maxResets', 'websocket.idleTimeout', 'websocket.maxTunnels',
+  'store.shared', 'store.prefix', 'store.commandTimeout', 'store.disk.dir', 'store.disk.maxSize'
 ])
 
 /** Environment variable name for an option: FRESHGATE_ + the key in upper snake case. */

@@ -16,7 +16,7 @@ import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { Variant } from '../cache/entry.ts'
 import { ERROR_CODES, type ErrorCode } from '../errors.ts'
 import { Router } from './router.ts'
-import { Collapser, LiveBody, type Flight } from './collapse.ts'
+import { Collapser, LiveBody, RELEASED, STORED, type Flight } from './collapse.ts'
 import { serveStored, serveShared, followLive, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
 import { rewriteResponses, rulesFor } from './rewrite.ts'
@@ -290,7 +290,7 @@ export class ProxyHandler {
     const rt = this.#rt
     const collapser = rt.collapser!
     const running = collapser.joinable(ctx.key, now)
-    if (running === undefined) return forward(rt, ctx, entry, plan, collapser.lead(ctx.key, now), variants)
+    if (running === undefined) return await this.#lead(ctx, entry, plan, variants, now)
     // A waiter whose client goes away stops waiting at once (the flight goes on for the others).
     const gone = new AbortController()
     const onClose = (): void => gone.abort()
@@ -310,20 +310,7 @@ export class ProxyHandler {
     ctx.res?.off('close', onClose)
     if (ctx.res?.destroyed === true) return
     if (outcome.kind === 'stored') {
-      let again = rt.cache!.lookup(ctx.key, ctx.preq.headers)
-      if (again instanceof Promise) again = await again
-      const later = rt.clock()
-      const v = again.entry
-      if (v !== undefined && !isPartial(v.record)) {
-        // A response received after this request arrived answers it as a forwarded request
-        // would have been answered, even when it is stale on arrival (max-age=0, no-cache):
-        // that is what lets concurrent revalidations collapse.
-        const d = v.record.responseTime >= now ? 'fresh' : decide(v.record, ctx.reqCC, ctx.pragma, later)
-        const body = v.body ?? await rt.cache!.body(v)
-        if ((d === 'fresh' || d === 'stale-ok') && body !== undefined) {
-          return serveStored(rt, ctx, { record: v.record, body, prepared: v.prepared }, later, { fwd: plan.fwd, fwdStatus: v.record.status, collapsed: true })
-        }
-      }
+      if (await this.#serveCollapsed(ctx, plan, now)) return
     } else if (outcome.kind === 'failed') {
       return fail(rt, ctx, outcome.code, entry, plan.fwd, 'collapsed')
     } else if (outcome.kind === 'response') {
@@ -331,6 +318,47 @@ export class ProxyHandler {
     }
     // Released (not storable, timed out) or not usable for this request: go upstream alone.
     forward(rt, ctx, entry, plan, undefined, variants)
+  }
+
+  /**
+   * Leads the key's flight here; with a shared tier, also across replicas, best effort: when
+   * another replica holds the key's fill lock, waits for it (at most collapse.waitTimeout) and
+   * answers from what it stored, else fetches as usual.
+   */
+  async #lead (ctx: Ctx, entry: Variant | undefined, plan: ForwardPlan, variants: readonly Variant[], now: number): Promise<void> {
+    const rt = this.#rt
+    const collapser = rt.collapser!
+    const flight = collapser.lead(ctx.key, now)
+    const locks = rt.cache!.locks
+    if (flight !== undefined && locks !== undefined) {
+      const wait = rt.config.collapse.waitTimeout
+      if (await locks.tryLock(ctx.key, wait)) {
+        void flight.promise.finally(() => locks.unlock(ctx.key))
+      } else {
+        await locks.waitUnlock(ctx.key, wait)
+        if (ctx.res?.destroyed === true) return collapser.finish(ctx.key, flight, RELEASED)
+        if (await this.#serveCollapsed(ctx, plan, now)) return collapser.finish(ctx.key, flight, STORED)
+      }
+    }
+    forward(rt, ctx, entry, plan, flight, variants)
+  }
+
+  /** Looks the key up again after another request's fetch and serves what it stored, when usable; false otherwise. */
+  async #serveCollapsed (ctx: Ctx, plan: ForwardPlan, now: number): Promise<boolean> {
+    const rt = this.#rt
+    let again = rt.cache!.lookup(ctx.key, ctx.preq.headers)
+    if (again instanceof Promise) again = await again
+    const later = rt.clock()
+    const v = again.entry
+    if (v === undefined || isPartial(v.record)) return false
+    // A response received after this request arrived answers it as a forwarded request
+    // would have been answered, even when it is stale on arrival (max-age=0, no-cache):
+    // that is what lets concurrent revalidations collapse.
+    const d = v.record.responseTime >= now ? 'fresh' : decide(v.record, ctx.reqCC, ctx.pragma, later)
+    const body = v.body ?? await rt.cache!.body(v)
+    if ((d !== 'fresh' && d !== 'stale-ok') || body === undefined) return false
+    serveStored(rt, ctx, { record: v.record, body, prepared: v.prepared }, later, { fwd: plan.fwd, fwdStatus: v.record.status, collapsed: true })
+    return true
   }
 
   /** A background fetch with no client: stale-while-revalidate (RFC 5861 §3) or a Range fill; one per key. */

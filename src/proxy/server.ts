@@ -7,7 +7,10 @@ import type { Config } from '../config/schema.ts'
 import { matchRoute } from '../config/routes.ts'
 import type { Store } from '../cache/contract.ts'
 import { createStore } from '../store/stores.ts'
-import { HttpCache } from '../cache/cache.ts'
+import { openTiers, type Tiers } from '../store/tiers.ts'
+import { TieredStore } from '../store/tiered-store.ts'
+import type { RedisStore } from '../store/redis-store.ts'
+import { HttpCache, type Purge } from '../cache/cache.ts'
 import { ProxyHandler } from './handler.ts'
 import type { AccessLog, Observer, ProxyLog } from './context.ts'
 import { normalizeRequest, unmapAddress, type ProxyRequest, type RequestRefusal } from './request.ts'
@@ -28,6 +31,11 @@ export interface StartOptions {
   log?: ProxyLog
   /** receives the open-tunnel count and one record per finished tunnel */
   tunnelObserver?: TunnelObserver
+  /**
+   * Carries this process's purges to its sibling workers (cluster IPC, admin/cluster.ts); used
+   * when there is no shared tier, which carries them otherwise.
+   */
+  announce?: (p: Purge) => Promise<void>
 }
 
 /** A running freshgate instance. */
@@ -36,6 +44,8 @@ export interface Freshgate {
   server: NetServer
   handler: ProxyHandler
   store: Store | undefined
+  /** the shared (Redis/Valkey) tier, when store.shared is set: its state and counters */
+  shared: RedisStore | undefined
   /** open upgrade tunnels */
   tunnels: Tunnels
   /** the bound address */
@@ -54,14 +64,42 @@ export interface Proxy {
   listener: Listener
   handler: ProxyHandler
   store: Store | undefined
+  shared: RedisStore | undefined
   tunnels: Tunnels
 }
 
-/** Builds the proxy for a config without listening. */
-export function createProxy (config: Config, opts: StartOptions = {}): Proxy {
+/** Most keys a prefix, path or pattern purge visits. */
+const MAX_PURGE_KEYS = 100_000
+
+/** The cache over the tiers: a second tier adds reloads on Vary misses, and a shared one invalidations, SCAN and fill locks. */
+function cacheFor (config: Config, tiers: Tiers, announce: StartOptions['announce']): HttpCache | undefined {
+  const { store, shared } = tiers
+  if (store === undefined) return undefined
+  const tiered = store instanceof TieredStore ? store : undefined
+  const opts = { maxVariants: config.cache.maxVariants, maxPurgeKeys: MAX_PURGE_KEYS }
+  if (tiered === undefined || shared === undefined) return new HttpCache(store, { ...opts, reload: tiered === undefined ? undefined : async k => await tiered.refresh(k), announce })
+  // Another replica's purge: it already purged the shared tier, so only this L1 is left.
+  shared.onInvalidation(msg => { void tiered.dropLocal(msg) })
+  return new HttpCache(store, {
+    ...opts,
+    reload: async k => await tiered.refresh(k),
+    scanKeys: async (prefix, limit) => {
+      const [local, remote] = await Promise.all([tiered.l1.keys(limit), shared.scanKeys(prefix, limit)])
+      return [...new Set([...local.filter(k => k.startsWith(prefix)), ...remote])].slice(0, limit)
+    },
+    announce: async p => { await shared.publishInvalidation(p) },
+    locks: shared
+  })
+}
+
+/**
+ * Builds the proxy for a config without listening. Without `tiers` the store is memory alone
+ * (startProxy opens the configured tiers).
+ */
+export function createProxy (config: Config, opts: StartOptions = {}, tiers?: Tiers): Proxy {
   const clock = opts.clock ?? Date.now
-  const store = createStore(config, clock)
-  const cache = store === undefined ? undefined : new HttpCache(store, { maxVariants: config.cache.maxVariants, maxPurgeKeys: 100_000 })
+  const { store, shared } = tiers ?? { store: createStore(config, clock), shared: undefined }
+  const cache = cacheFor(config, { store, shared }, opts.announce)
   const handler = new ProxyHandler(config, cache, { clock, accessLog: opts.accessLog, observer: opts.observer, log: opts.log })
   const tunnels = new Tunnels({
     idleTimeout: config.websocket.idleTimeout,
@@ -93,7 +131,7 @@ export function createProxy (config: Config, opts: StartOptions = {}): Proxy {
       tunnels.tunnel(built.request, socket as Socket, head, tunnelTarget(config, built.request, hop))
     }
   })
-  return { server: listener.server, listener, handler, store, tunnels }
+  return { server: listener.server, listener, handler, store, shared, tunnels }
 }
 
 /** Where an upgrade goes: the first route matching host and path, else the top-level origin. */
@@ -111,19 +149,30 @@ function refuse (res: ClientResponse, cacheName: string, why: RequestRefusal): v
   sendError(res as ServerResponse, why.code, cacheStatus(cacheName, { fwd: 'bypass', detail: why.code === 'FG_BAD_HOST' ? 'bad-host' : 'bad-request' }), why.detail)
 }
 
-/** Creates the proxy and listens on config.host:config.port. */
+/**
+ * Opens the configured store tiers, creates the proxy and listens on config.host:config.port.
+ * A bad store setting rejects with a ConfigError naming the key; an unreachable shared tier does
+ * not: the proxy starts without it and it joins when it answers.
+ */
 export async function startProxy (config: Config, opts: StartOptions = {}): Promise<Freshgate> {
-  const { server, listener, handler, store, tunnels } = createProxy(config, opts)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
-  })
+  const tiers = await openTiers(config, opts.clock ?? Date.now)
+  const { server, listener, handler, store, shared, tunnels } = createProxy(config, opts, tiers)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
+    })
+  } catch (err) {
+    await Promise.all([handler.close(), store?.close()])
+    throw err
+  }
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   return {
     server,
     handler,
     store,
+    shared,
     tunnels,
     address,
     url: `${listener.tls ? 'https' : 'http'}://${host}:${address.port}`,

@@ -104,6 +104,8 @@ export class DiskStore implements Store {
   #evictions = 0
   #seq = 0
   #closed = false
+  /** commits under way: close() waits for them, so a restart keeps what was being written */
+  readonly #commits = new Set<Promise<void>>()
   /** files removed at start because they were torn, corrupted, orphaned or expired */
   discarded = 0
 
@@ -290,7 +292,15 @@ export class DiskStore implements Store {
   }
 
   put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
-    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => { await this.#commit(r, body, opts) })
+    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => {
+      const commit = this.#commit(r, body, opts)
+      this.#commits.add(commit)
+      try {
+        await commit
+      } finally {
+        this.#commits.delete(commit)
+      }
+    })
   }
 
   /** Writes a variant's files (body, then record: the commit point), then updates the index. */
@@ -380,6 +390,8 @@ export class DiskStore implements Store {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // The lock is released only once nothing of this process writes in the directory any more.
+    await Promise.allSettled([...this.#commits])
     try { unlinkSync(join(this.#opts.dir, 'LOCK')) } catch {}
   }
 }

@@ -21,6 +21,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
+import type { Purge } from '../cache/cache.ts'
 import { PUT, UPDATE, REMOVE, TAG, UNLOCK } from './redis-lua.ts'
 import { variantSize } from './writer.ts'
 import { bufferedWriter } from './writer.ts'
@@ -42,11 +43,10 @@ export interface RedisStoreOptions {
   maxBytes?: number
 }
 
-/** A purge to carry out on every replica. */
+/** A purge to carry out on every replica: a cache-layer purge, or one key. */
 export type Invalidation =
+  | Purge
   | { kind: 'key', key: string, soft: boolean }
-  | { kind: 'prefix', prefix: string, soft: boolean }
-  | { kind: 'tags', tags: string[], soft: boolean }
 
 /** An invalidation as received: with the sender's id. */
 export type InvalidationMessage = Invalidation & { from: string }
@@ -107,6 +107,8 @@ export class RedisStore implements Store {
   readonly #counters: TierCounters = { hits: 0, misses: 0, errors: 0, latencySum: 0, latencyCount: 0 }
   #everReady = false
   #closed = false
+  /** when a command last failed or timed out (Date.now()), 0 when none has */
+  #failedAt = 0
   #entries = 0
   #bytes = 0
 
@@ -175,6 +177,7 @@ export class RedisStore implements Store {
       return await run()
     } catch {
       this.#counters.errors++
+      this.#failedAt = Date.now()
       return fallback
     }
   }
@@ -396,6 +399,8 @@ export class RedisStore implements Store {
    * an outage must not make every replica wait).
    */
   async tryLock (key: string, ttlMs: number): Promise<boolean> {
+    // A tier that just failed a command is not asked: a stalled Redis would add a timeout to every miss.
+    if (Date.now() - this.#failedAt < LOCK_BACKOFF) return true
     const token = randomBytes(8).toString('base64url')
     const reply = await this.#try<string | null | undefined>(undefined, async () =>
       await this.#client.set(`${this.#opts.prefix}{${slotOf(key)}}:l`, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'))
@@ -431,6 +436,9 @@ export class RedisStore implements Store {
     this.#subscriber?.disconnect()
   }
 }
+
+/** How long after a failed command fill locks are not asked for (collapsing is best effort), ms. */
+const LOCK_BACKOFF = 1000
 
 /** Reconnect delay: forever, backing off to 2 s between attempts, with jitter so replicas spread out. */
 function backoff (times: number): number {
@@ -469,12 +477,17 @@ function parseRecord (text: string): StoredRecord | undefined {
 
 /** An invalidation message, or undefined when the text is not one. */
 function parseInvalidation (text: string): InvalidationMessage | undefined {
-  let m: Partial<{ from: unknown, kind: unknown, key: unknown, prefix: unknown, tags: unknown, soft: unknown }>
+  let m: Partial<{ from: unknown, kind: unknown, key: unknown, keys: unknown, paths: unknown, prefix: unknown, tags: unknown, soft: unknown }>
   try { m = JSON.parse(text) as typeof m } catch { return undefined }
   if (m === null || typeof m !== 'object' || typeof m.from !== 'string' || typeof m.soft !== 'boolean') return undefined
   const base = { from: m.from, soft: m.soft }
   if (m.kind === 'key' && typeof m.key === 'string') return { ...base, kind: 'key', key: m.key }
   if (m.kind === 'prefix' && typeof m.prefix === 'string') return { ...base, kind: 'prefix', prefix: m.prefix }
+  if (m.kind === 'urls' && isStrings(m.keys) && isStrings(m.paths)) return { ...base, kind: 'urls', keys: m.keys, paths: m.paths }
   if (m.kind === 'tags' && Array.isArray(m.tags) && m.tags.every(t => typeof t === 'string')) return { ...base, kind: 'tags', tags: m.tags as string[] }
   return undefined
+}
+
+function isStrings (v: unknown): v is string[] {
+  return Array.isArray(v) && v.every(t => typeof t === 'string')
 }

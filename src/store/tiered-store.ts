@@ -6,6 +6,7 @@ import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, 
 import type { MemoryStore } from './memory-store.ts'
 import type { Invalidation } from './redis-store.ts'
 import { sameSecondary } from './secondary.ts'
+import { pathOf } from '../cache/cache.ts'
 
 /** Store statistics of both tiers: L1's at the top level. */
 export interface TieredStats extends StoreStats {
@@ -90,8 +91,15 @@ export class TieredStore implements Store {
   async dropLocal (msg: Invalidation): Promise<number> {
     let keys: string[]
     if (msg.kind === 'key') keys = [msg.key]
-    else if (msg.kind === 'prefix') keys = (await this.l1.keys(Number.MAX_SAFE_INTEGER)).filter(k => k.startsWith(msg.prefix))
-    else keys = [...new Set((await Promise.all(msg.tags.map(async tag => await this.l1.tagged(tag)))).flat())]
+    else if (msg.kind === 'urls') {
+      const paths = new Set(msg.paths)
+      const local = paths.size === 0 ? [] : (await this.l1.keys(Number.MAX_SAFE_INTEGER)).filter(k => paths.has(pathOf(k)))
+      keys = [...msg.keys, ...local]
+    } else if (msg.kind === 'prefix') {
+      // The cache layer's prefix rule (cache.ts purgePrefix): "/…" matches the path on any host.
+      const p = msg.prefix
+      keys = (await this.l1.keys(Number.MAX_SAFE_INTEGER)).filter(k => p.startsWith('/') ? pathOf(k).startsWith(p) : k.startsWith(p))
+    } else keys = [...new Set((await Promise.all(msg.tags.map(async tag => await this.l1.tagged(tag)))).flat())]
     let n = 0
     for (const k of keys) n += await this.l1.delete(k)
     return n

@@ -1,4 +1,4 @@
-// --workers: N processes share the port, each with its own cache; SIGTERM stops them all cleanly.
+// --workers: N processes share the port, each with its own memory cache; SIGTERM stops them all cleanly.
 
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -13,7 +13,7 @@ t.test('two workers answer on one port with separate caches, and SIGTERM stops a
     res.end('w')
   }).start()
   t.teardown(() => origin.close())
-  const child = spawn(process.execPath, [cli, '--origin', origin.url, '--port', '0', '--workers', '2', '--access-log', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [cli, '--origin', origin.url, '--port', '0', '--workers', '2', '--admin-port', '0', '--access-log', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
   const urls = new Set<string>()
@@ -21,8 +21,8 @@ t.test('two workers answer on one port with separate caches, and SIGTERM stops a
     const timer = setTimeout(() => reject(new Error(`workers did not start: ${stderr}`)), 15_000)
     child.stderr.on('data', d => {
       stderr += d
-      for (const m of stderr.matchAll(/listening on (http:\/\/[\d.:]+)/g)) urls.add(m[1]!)
-      if ((stderr.match(/listening on/g) ?? []).length >= 2) { clearTimeout(timer); resolve() }
+      for (const m of stderr.matchAll(/freshgate listening on (http:\/\/[\d.:]+)/g)) urls.add(m[1]!)
+      if ((stderr.match(/freshgate listening on/g) ?? []).length >= 2) { clearTimeout(timer); resolve() }
     })
   })
   t.equal(urls.size, 1, 'both workers listen on the same port')
