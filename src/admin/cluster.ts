@@ -11,6 +11,7 @@ import type { TierState } from '../store/redis-store.ts'
 import type { Freshgate } from '../proxy/server.ts'
 import type { ServedKind } from '../proxy/context.ts'
 import type { AdminRuntime } from './server.ts'
+import { mergeSnapshots, type LiveSnapshot } from './live.ts'
 import type { Metrics } from './metrics.ts'
 
 /** Longest wait for a worker's answer; a worker that does not answer is left out. */
@@ -28,6 +29,8 @@ type Message =
   | { fg: 'records', id: number, key: string }
   /** primary keys held, at most `limit` */
   | { fg: 'keys', id: number, limit: number }
+  /** the status page's live figures and open client connections */
+  | { fg: 'live', id: number }
   /** store statistics, responses served, shared tier state */
   | { fg: 'stats', id: number }
   | { fg: 'reply', id: number, value: unknown }
@@ -77,6 +80,8 @@ export class WorkerLink {
   readonly #asker = new Asker()
   #fg: Freshgate | undefined
   #metrics: Metrics | undefined
+  /** open client connections on this worker's share of the listener */
+  #open = 0
 
   constructor () {
     process.on('message', (m: unknown) => { if (isMessage(m)) void this.#onMessage(m) })
@@ -86,6 +91,10 @@ export class WorkerLink {
   serve (fg: Freshgate, metrics: Metrics): void {
     this.#fg = fg
     this.#metrics = metrics
+    fg.server.on('connection', socket => {
+      this.#open++
+      socket.once('close', () => { this.#open-- })
+    })
     AggregatorRegistry.setRegistries([metrics.registry])
     // Constructing one is what makes prom-client answer the primary's requests in a worker.
     void new AggregatorRegistry()
@@ -116,6 +125,7 @@ export class WorkerLink {
       }
       case 'records': return (await cache?.variants(m.key) ?? []).map(v => v.record)
       case 'keys': return await cache?.store.keys(m.limit) ?? []
+      case 'live': return { snapshot: this.#metrics?.live.snapshot(), connections: this.#open }
       case 'stats': return { stats: fg?.store?.stats(), served: await this.#metrics?.servedCounts(), shared: fg?.shared?.state() } satisfies Partial<WorkerStats>
       default: return undefined
     }
@@ -125,6 +135,7 @@ export class WorkerLink {
 /** The primary's side: relays worker purges to the other workers and asks workers for the admin API. */
 export class WorkerHub {
   readonly #asker = new Asker()
+  #lastConnections = 0
 
   constructor () {
     cluster.on('message', (worker: Worker, m: unknown) => { if (isMessage(m)) void this.#onMessage(worker, m) })
@@ -170,6 +181,19 @@ export class WorkerHub {
     return [...keys]
   }
 
+  /** The workers' live figures merged, and their open client connections summed. */
+  async live (): Promise<{ snapshot: LiveSnapshot | undefined, connections: number }> {
+    const all = await Promise.all(this.#workers().map(async w => await this.#ask(w, { fg: 'live' })))
+    const got = all.filter((a): a is { snapshot: LiveSnapshot, connections: number } => typeof a === 'object' && a !== null && 'snapshot' in a)
+    this.#lastConnections = got.reduce((n, a) => n + a.connections, 0)
+    return { snapshot: mergeSnapshots(got.map(a => a.snapshot).filter(s => s !== undefined)), connections: this.#lastConnections }
+  }
+
+  /** Open client connections over the workers, as of the last `live()`. */
+  get connections (): number {
+    return this.#lastConnections
+  }
+
   /** Every worker's statistics. */
   async stats (): Promise<WorkerStats[]> {
     const all = await Promise.all(this.#workers().map(async w => await this.#ask(w, { fg: 'stats' })))
@@ -202,7 +226,8 @@ export function primaryRuntime (config: () => Config, hub: WorkerHub): AdminRunt
     // The admin port must differ from the one the workers share (restart-only).
     port: config().port,
     clock: Date.now,
-    connections: () => 0,
+    connections: () => hub.connections,
+    live: async () => (await hub.live()).snapshot,
     onRemove: () => undefined
   }
 }

@@ -233,3 +233,56 @@ export class LiveStats {
     }
   }
 }
+
+/** The highest of the values present, or null. */
+function highest (values: ReadonlyArray<number | null>): number | null {
+  const present = values.filter((v): v is number => v !== null)
+  return present.length === 0 ? null : Math.max(...present)
+}
+
+/**
+ * The live figures of several worker processes as one: series, counts and keys summed; latency
+ * percentiles are each worker's highest (percentiles cannot be added; the highest is the honest
+ * bound); the most recent not-stored responses of all, newest first.
+ */
+export function mergeSnapshots (all: readonly LiveSnapshot[]): LiveSnapshot | undefined {
+  if (all.length === 0) return undefined
+  const until = Math.max(...all.map(s => s.until))
+  const series = { requests: [] as number[], fromCache: [] as number[], lookups: [] as number[], origin: [] as number[], originErrors: [] as number[] }
+  for (const name of Object.keys(series) as Array<keyof typeof series>) {
+    const out = new Array<number>(HISTORY_SECONDS).fill(0)
+    for (const s of all) {
+      // Align each worker's series on the newest second.
+      const shift = Math.round((until - s.until) / 1000)
+      s.series[name].forEach((v, i) => { const j = i - shift; if (j >= 0 && j < HISTORY_SECONDS) out[j]! += v })
+    }
+    series[name] = out
+  }
+  const sum = (a: number[]): number => a.slice(-61, -1).reduce((x, y) => x + y, 0)
+  const lookups = sum(series.lookups)
+  const pct = (pick: (s: LiveSnapshot) => Percentiles): Percentiles => ({
+    count: all.reduce((n, s) => n + pick(s).count, 0),
+    p50: highest(all.map(s => pick(s).p50)),
+    p90: highest(all.map(s => pick(s).p90)),
+    p99: highest(all.map(s => pick(s).p99))
+  })
+  const keys = new Map<string, number>()
+  for (const s of all) for (const k of s.topKeys) keys.set(k.key, (keys.get(k.key) ?? 0) + k.hits)
+  const statuses: Record<string, number> = {}
+  for (const s of all) for (const [k, n] of Object.entries(s.upstream.statuses)) statuses[k] = (statuses[k] ?? 0) + n
+  const errors = all.map(s => s.upstream.lastError).filter(e => e !== null).sort((a, b) => b.at.localeCompare(a.at))
+  return {
+    until,
+    series,
+    lastMinute: { requestsPerSecond: sum(series.requests) / 60, originPerSecond: sum(series.origin) / 60, hitRatio: lookups === 0 ? null : sum(series.fromCache) / lookups },
+    latencyMs: { hits: pct(s => s.latencyMs.hits), misses: pct(s => s.latencyMs.misses) },
+    evictions: {
+      size: all.reduce((n, s) => n + s.evictions.size, 0),
+      ttl: all.reduce((n, s) => n + s.evictions.ttl, 0),
+      purge: all.reduce((n, s) => n + s.evictions.purge, 0)
+    },
+    upstream: { lastError: errors[0] ?? null, statuses },
+    topKeys: [...keys].sort((a, b) => b[1] - a[1]).slice(0, TOP_KEYS).map(([key, hits]) => ({ key, hits })),
+    notStored: all.flatMap(s => s.notStored).sort((a, b) => b.at.localeCompare(a.at)).slice(0, RECENT_NOT_STORED)
+  }
+}

@@ -11,6 +11,7 @@ import type { TierState } from '../store/redis-store.ts'
 import type { StoreStats, StoredRecord, RemovalReason } from '../cache/contract.ts'
 import { ConfigError } from '../errors.ts'
 import type { Metrics } from './metrics.ts'
+import type { LiveSnapshot } from './live.ts'
 import { AdminRefusal as Refusal } from './refusal.ts'
 import { absoluteUrl, parsePurge, asPurge, patternPurge, MAX_PATTERN_KEYS } from './purge.ts'
 import { describeVariant } from './inspect.ts'
@@ -54,6 +55,8 @@ export interface AdminRuntime {
   clock (): number
   /** open client connections on the proxy listener */
   connections (): number
+  /** the status page's live figures when they come from elsewhere (a cluster primary asks its workers) */
+  live?: () => Promise<LiveSnapshot | undefined>
   /** registers the function told when a stored variant leaves the store (metrics) */
   onRemove (fn: (record: StoredRecord, reason: RemovalReason) => void): void
 }
@@ -190,6 +193,8 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
       auth: true,
       async run (_req, res) {
         const stats = await rt.stats()
+        // A cluster primary serves no requests: its workers' figures are what the page shows.
+        const figures = rt.live === undefined ? metrics.live.snapshot() : (await rt.live()) ?? metrics.live.snapshot()
         const live = rt.config()
         const shared = await rt.shared()
         sendJson(res, 200, {
@@ -209,7 +214,7 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
           answered: await metrics.servedCounts(),
           origin: live.origin === undefined ? null : { url: live.origin, ...await probeCached(live.origin, live.admin.readyTimeout) },
           draining: draining(),
-          ...metrics.live.snapshot()
+          ...figures
         })
       }
     }],

@@ -3,7 +3,7 @@
 // responses not stored.
 
 import t from 'tap'
-import { LiveStats, HISTORY_SECONDS, MAX_TRACKED_KEYS, RECENT_NOT_STORED, TOP_KEYS, TOP_WINDOW_MS } from '../../src/admin/live.ts'
+import { LiveStats, HISTORY_SECONDS, MAX_TRACKED_KEYS, RECENT_NOT_STORED, TOP_KEYS, TOP_WINDOW_MS, mergeSnapshots } from '../../src/admin/live.ts'
 import type { ServedFacts } from '../../src/proxy/context.ts'
 
 const facts = (key: string, cache = 'freshgate; hit; ttl=60', seconds = 0.001): ServedFacts =>
@@ -95,4 +95,18 @@ t.test('when latencies are recorded → percentiles per class, in milliseconds',
   const l = live.snapshot().latencyMs
   t.same(l.hits, { count: 100, p50: 51, p90: 91, p99: 100 })
   t.same(l.misses, { count: 1, p50: 500, p90: 500, p99: 500 })
+})
+
+t.test('mergeSnapshots: the live figures of several workers as one', async t => {
+  const a = new LiveStats(() => 10_000)
+  const b = new LiveStats(() => 10_000)
+  a.served('hit', 200, { seconds: 0.001, bytes: 1, key: 'http://x/a', method: 'GET', cache: 'freshgate; hit', route: undefined })
+  b.served('hit', 200, { seconds: 0.005, bytes: 1, key: 'http://x/a', method: 'GET', cache: 'freshgate; hit', route: undefined })
+  b.served('miss', 200, { seconds: 0.009, bytes: 1, key: 'http://x/b', method: 'GET', cache: 'freshgate; fwd=uri-miss; detail=no-store', route: undefined })
+  const m = mergeSnapshots([a.snapshot(), b.snapshot()])!
+  t.equal(m.series.requests.reduce((x, y) => x + y, 0), 3, 'when two workers served 1 and 2 requests → should count 3')
+  t.same(m.topKeys[0], { key: 'http://x/a', hits: 2 }, 'when both hit one key → should sum its hits')
+  t.equal(m.latencyMs.hits.count, 2, 'when both have hit samples → should count them all')
+  t.equal(m.latencyMs.hits.p99, 5, 'when percentiles differ → should report the highest')
+  t.equal(mergeSnapshots([]), undefined, 'when there is no worker → should be undefined')
 })

@@ -73,6 +73,11 @@ t.test('two workers behave as one cache to purges and to the admin API', async t
   t.match(metrics, /freshgate_cache_evictions_total\{tier="memory",reason="purge"\} [1-9]/, 'the POST /purge is counted')
   const stats = JSON.parse((await get(`${admin}/cache/stats`)).body) as { entries: number }
   t.equal(stats.entries, 2, '/cache/stats sums the workers\' stores')
+  // The status page's figures come from the workers, which served the requests, not the primary.
+  const live = JSON.parse((await get(`${admin}/stats`)).body) as { series: { requests: number[] }, topKeys: Array<{ key: string }>, latencyMs: { misses: { count: number } } }
+  const seen = live.series.requests.reduce((a, n) => a + n, 0)
+  t.ok(seen >= sent, `/stats counts the workers' requests (${seen} of at least ${sent})`)
+  t.ok(live.latencyMs.misses.count > 0, '/stats has the workers\' latency samples')
 
   const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
   child.kill('SIGTERM')
