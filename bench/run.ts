@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -13,7 +13,7 @@ import {
 } from './procs.ts'
 import { HOST, freePort, get, waitReady } from './net.ts'
 import { chooseTool, runLoad, toolVersion, type Tool } from './load.ts'
-import { startTarget, available, type Env, type TargetName, type TargetOptions } from './targets.ts'
+import { startTarget, available, programOf, TARGETS, type Env, type TargetName, type TargetOptions } from './targets.ts'
 import {
   LOAD_SCENARIOS, SCENARIOS, summarise, ratios, formatReport,
   type LoadScenario, type Scenario, type Run, type HerdRun, type MemoryRun, type Result
@@ -27,7 +27,7 @@ const RESULTS = join(BENCH, 'results')
 const HELP = `npm run bench -- [options]
 
 Benchmarks freshgate against a bundled origin on 127.0.0.1, with baselines (Node limit, Node
-pass-through, nginx proxy_cache when installed). Writes bench/results/<stamp>.json and
+pass-through; nginx proxy_cache, Varnish and Squid with collapsed forwarding when installed). Writes bench/results/<stamp>.json and
 bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under 2 min.
 
   --quick                short runs (3 s, 1 s warm-up, one herd burst, one memory pass)
@@ -36,6 +36,7 @@ bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under
   --connections N        load-generator connections (default 50)
   --reps N               interleaved repetitions of the load scenarios, medians reported (default 1)
   --scenarios a,b        any of ${SCENARIOS.join(',')} (default: all)
+  --targets a,b          only these of ${TARGETS.join(',')} in load scenarios (default: all installed)
   --loadgen wrk|autocannon   force a load generator (default: wrk when installed)
   --fg-entry src|dist|binary  run freshgate from src/cli.ts (type stripping, default), dist/cli.js
                          (built first with npm run build: what the image runs) or build/freshgate
@@ -55,6 +56,7 @@ interface Options {
   connections: number
   reps: number
   scenarios: Scenario[]
+  targets: TargetName[]
   loadgen: Tool | undefined
   cpuProf: string | undefined
   fgArgs: string[]
@@ -95,6 +97,7 @@ function parseOptions (argv: string[]): Options {
         connections: { type: 'string' },
         reps: { type: 'string' },
         scenarios: { type: 'string' },
+        targets: { type: 'string' },
         loadgen: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'fg-args': { type: 'string' },
@@ -118,6 +121,12 @@ function parseOptions (argv: string[]): Options {
     const unknown = scenarios.filter(s => !SCENARIOS.includes(s))
     if (unknown.length > 0 || scenarios.length === 0) fail(`--scenarios: unknown "${unknown.join(',')}"; expected a comma-separated list of ${SCENARIOS.join(', ')}`)
   }
+  let targets: TargetName[] = [...TARGETS]
+  if (v.targets !== undefined) {
+    targets = v.targets.split(',').map(s => s.trim()).filter(s => s !== '') as TargetName[]
+    const unknown = targets.filter(t => !TARGETS.includes(t))
+    if (unknown.length > 0 || targets.length === 0) fail(`--targets: unknown "${unknown.join(',')}"; expected a comma-separated list of ${TARGETS.join(', ')}`)
+  }
   if (v.loadgen !== undefined && v.loadgen !== 'wrk' && v.loadgen !== 'autocannon') fail(`--loadgen must be wrk or autocannon, got "${v.loadgen}"`)
   if (v.loadgen === 'wrk' && which('wrk') === undefined) fail('--loadgen wrk: wrk is not installed')
   return {
@@ -127,6 +136,7 @@ function parseOptions (argv: string[]): Options {
     connections: numberOption('connections', v.connections, 50, 1, 1000),
     reps: numberOption('reps', v.reps, 1, 1, 5),
     scenarios,
+    targets,
     loadgen: v.loadgen as Tool | undefined,
     cpuProf: v['cpu-prof'],
     fgArgs: (v['fg-args'] ?? '').split(/\s+/).filter(a => a !== ''),
@@ -357,6 +367,8 @@ async function main (): Promise<void> {
   }
   if (opts.cpuProf !== undefined) mkdirSync(opts.cpuProf, { recursive: true })
   const runDir = mkdtempSync(join(tmpdir(), 'freshgate-bench-'))
+  // Varnish reads its VCL as its own unprivileged user: the scratch directory must be searchable.
+  chmodSync(runDir, 0o755)
   // tmpfs keeps nginx's cache files in memory, as freshgate's are
   const memDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/freshgate-bench-') : join(runDir, 'mem')
   scratch.push(memDir)
@@ -364,8 +376,10 @@ async function main (): Promise<void> {
   const stamp = stampNow()
   const load = opts.scenarios.filter((s): s is LoadScenario => s in LOAD_SCENARIOS)
   const failures: string[] = []
-  const skipped = (t: TargetName): boolean => !available(t)
-  if (skipped('nginx') && load.length > 0) failures.push('nginx baseline skipped: nginx is not installed')
+  const skipped = (t: TargetName): boolean => !opts.targets.includes(t) || !available(t)
+  for (const t of TARGETS) {
+    if (opts.targets.includes(t) && !available(t) && load.length > 0) failures.push(`${t} baseline skipped: ${programOf(t) ?? t} is not installed`)
+  }
   const nRuns = load.reduce((a, s) => a + LOAD_SCENARIOS[s].targets.filter(t => !skipped(t)).length, 0) * opts.reps
   const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + 5
   log(`freshgate bench: ${tool}, ${nRuns} load runs of ${opts.duration}s (+${opts.warmup}s warm-up), scenarios ${opts.scenarios.join(',')}; ` +
@@ -380,6 +394,8 @@ async function main (): Promise<void> {
     loadgen: tool,
     loadgenVersion: await toolVersion(tool),
     nginx: available('nginx') ? versionOf('nginx', ['-v']) : undefined,
+    varnish: available('varnish') ? versionOf('varnishd', ['-V']) : undefined,
+    squid: available('squid') ? versionOf('squid', ['-v']) : undefined,
     serverCpu,
     clientCpu,
     connections: opts.connections,
