@@ -38,9 +38,11 @@ bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under
   --scenarios a,b        any of ${SCENARIOS.join(',')} (default: all)
   --targets a,b          only these of ${TARGETS.join(',')} in load scenarios (default: all installed)
   --loadgen wrk|autocannon   force a load generator (default: wrk when installed)
-  --fg-entry src|dist|binary  run freshgate from src/cli.ts (type stripping, default), dist/cli.js
+  --fg-entry src|dist|binary  run freshgate from bin/freshgate.js (the launcher, with its V8 flags, running
+                         src/cli.ts by type stripping; default), dist/cli.js
                          (built first with npm run build: what the image runs) or build/freshgate
                          (built first with npm run build:binary)
+  --fg-node-args="FLAGS" Node/V8 flags for every freshgate started, e.g. --fg-node-args="--max-semi-space-size=1"
   --fg-args="FLAGS"      extra freshgate flags for every freshgate started, e.g. --fg-args="--collapse false"
   --cpu-prof DIR         run freshgate under node --cpu-prof, profiles written to DIR
                          (summarise with: node bench/profile.ts DIR)
@@ -60,6 +62,7 @@ interface Options {
   loadgen: Tool | undefined
   cpuProf: string | undefined
   fgArgs: string[]
+  fgNodeArgs: string[]
   fgEntry: 'src' | 'dist' | 'binary'
   keepLogs: boolean
   herdN: number
@@ -101,6 +104,7 @@ function parseOptions (argv: string[]): Options {
         loadgen: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'fg-args': { type: 'string' },
+        'fg-node-args': { type: 'string' },
         'fg-entry': { type: 'string' },
         'keep-logs': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
@@ -140,6 +144,7 @@ function parseOptions (argv: string[]): Options {
     loadgen: v.loadgen as Tool | undefined,
     cpuProf: v['cpu-prof'],
     fgArgs: (v['fg-args'] ?? '').split(/\s+/).filter(a => a !== ''),
+    fgNodeArgs: (v['fg-node-args'] ?? '').split(/\s+/).filter(a => a !== ''),
     fgEntry: fgEntry(v['fg-entry']),
     keepLogs: v['keep-logs'] === true,
     herdN: 200,
@@ -191,7 +196,7 @@ async function originCount (b: Bench, path: string): Promise<Count> {
 /** Options of every freshgate start: --fg-args, then the scenario's own flags; --cpu-prof. */
 function fgOptions (b: Bench, extra: TargetOptions = {}): TargetOptions {
   const args = [...b.opts.fgArgs, ...extra.args ?? []]
-  const nodeArgs = b.opts.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', b.opts.cpuProf]
+  const nodeArgs = [...b.opts.fgNodeArgs, ...b.opts.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', b.opts.cpuProf]]
   return { ...extra, args, nodeArgs }
 }
 
@@ -404,6 +409,7 @@ async function main (): Promise<void> {
     reps: opts.reps,
     scenarios: opts.scenarios,
     freshgateArgs: opts.fgArgs,
+    freshgateNodeArgs: opts.fgNodeArgs,
     originWork: 10000,
     herdDelayMs: opts.herdDelayMs,
     loadStart: readFileSync('/proc/loadavg', 'utf8').trim()
@@ -502,7 +508,8 @@ function fgEntry (v: string | undefined): 'src' | 'dist' | 'binary' {
 
 /** Builds what --fg-entry needs and returns freshgate's command. */
 function freshgateCommand (entry: 'src' | 'dist' | 'binary'): string[] {
-  if (entry === 'src') return [process.execPath, join(ROOT, 'src/cli.ts')]
+  // The launcher runs src/ in a checkout, with the V8 flags it sets (bin/freshgate.js).
+  if (entry === 'src') return [process.execPath, join(ROOT, 'bin/freshgate.js')]
   execFileSync('npm', ['run', entry === 'dist' ? 'build' : 'build:binary'], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 })
   return entry === 'dist' ? [process.execPath, join(ROOT, 'dist/cli.js')] : [join(ROOT, 'build/freshgate')]
 }
