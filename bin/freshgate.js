@@ -16,7 +16,7 @@ const REEXEC = '_FRESHGATE_LAUNCHER_REEXEC'
 /** Set once the V8 flags below are applied, so that the re-executed process does not apply them again. */
 const V8_FLAGS = '_FRESHGATE_LAUNCHER_V8_FLAGS'
 /** Semi-space size (MiB) of V8's young generation; V8's default is 16. */
-const SEMI_SPACE_MIB = 1
+const SEMI_SPACE_MIB = 4
 /** Signals an operator sends to freshgate: passed on to the re-executed process. */
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
