@@ -11,7 +11,9 @@ const COLOR: Record<TargetName, string> = {
   freshgate: '#d9480f',
   nodelimit: '#1971c2',
   nodepass: '#2f9e44',
-  nginx: '#7048e8'
+  nginx: '#7048e8',
+  varnish: '#0c8599',
+  squid: '#868e96'
 }
 
 const W = 1100

@@ -24,12 +24,12 @@ export interface LoadScenarioSpec {
 }
 
 export const LOAD_SCENARIOS: Record<LoadScenario, LoadScenarioSpec> = {
-  small: { path: '/small', size: 1024, label: '1 KiB hit', targets: ['freshgate', 'nodelimit', 'nginx'], hit: true },
-  medium: { path: '/medium', size: 100 * 1024, label: '100 KiB hit', targets: ['freshgate', 'nodelimit', 'nginx'], hit: true },
-  large: { path: '/large', size: 1024 * 1024, label: '1 MiB hit', targets: ['freshgate', 'nodelimit', 'nginx'], hit: true },
+  small: { path: '/small', size: 1024, label: '1 KiB hit', targets: ['freshgate', 'nodelimit', 'nginx', 'varnish', 'squid'], hit: true },
+  medium: { path: '/medium', size: 100 * 1024, label: '100 KiB hit', targets: ['freshgate', 'nodelimit', 'nginx', 'varnish', 'squid'], hit: true },
+  large: { path: '/large', size: 1024 * 1024, label: '1 MiB hit', targets: ['freshgate', 'nodelimit', 'nginx', 'varnish', 'squid'], hit: true },
   // nginx does not store max-age=0 responses: its /revalidate is a plain pass-through
-  revalidate: { path: '/revalidate', size: 1024, label: '304 folded', targets: ['freshgate', 'nodepass', 'nginx'], hit: false },
-  nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx'], hit: false }
+  revalidate: { path: '/revalidate', size: 1024, label: '304 folded', targets: ['freshgate', 'nodepass', 'nginx', 'varnish', 'squid'], hit: false },
+  nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx', 'varnish', 'squid'], hit: false }
 }
 
 export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2', 'shared']

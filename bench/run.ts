@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -13,7 +13,7 @@ import {
 } from './procs.ts'
 import { HOST, freePort, get, waitReady } from './net.ts'
 import { chooseTool, runLoad, toolVersion, type Tool } from './load.ts'
-import { startTarget, available, type Env, type TargetName, type TargetOptions } from './targets.ts'
+import { startTarget, available, programOf, TARGETS, type Env, type TargetName, type TargetOptions } from './targets.ts'
 import {
   LOAD_SCENARIOS, SCENARIOS, summarise, ratios, formatReport,
   type LoadScenario, type Scenario, type Run, type HerdRun, type MemoryRun, type Result
@@ -29,7 +29,7 @@ const RESULTS = join(BENCH, 'results')
 const HELP = `npm run bench -- [options]
 
 Benchmarks freshgate against a bundled origin on 127.0.0.1, with baselines (Node limit, Node
-pass-through, nginx proxy_cache when installed). Writes bench/results/<stamp>.json and
+pass-through; nginx proxy_cache, Varnish and Squid with collapsed forwarding when installed). Writes bench/results/<stamp>.json and
 bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under 2 min.
 
   --quick                short runs (3 s, 1 s warm-up, one herd burst, one memory pass)
@@ -38,10 +38,13 @@ bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under
   --connections N        load-generator connections (default 50)
   --reps N               interleaved repetitions of the load scenarios, medians reported (default 1)
   --scenarios a,b        any of ${SCENARIOS.join(',')} (default: all)
+  --targets a,b          only these of ${TARGETS.join(',')} in load scenarios (default: all installed)
   --loadgen wrk|autocannon   force a load generator (default: wrk when installed)
-  --fg-entry src|dist|binary  run freshgate from src/cli.ts (type stripping, default), dist/cli.js
+  --fg-entry src|dist|binary  run freshgate from bin/freshgate.js (the launcher, with its V8 flags, running
+                         src/cli.ts by type stripping; default), dist/cli.js
                          (built first with npm run build: what the image runs) or build/freshgate
                          (built first with npm run build:binary)
+  --fg-node-args="FLAGS" Node/V8 flags for every freshgate started, e.g. --fg-node-args="--max-semi-space-size=1"
   --fg-args="FLAGS"      extra freshgate flags for every freshgate started, e.g. --fg-args="--collapse false"
   --cpu-prof DIR         run freshgate under node --cpu-prof, profiles written to DIR
                          (summarise with: node bench/profile.ts DIR)
@@ -57,9 +60,11 @@ interface Options {
   connections: number
   reps: number
   scenarios: Scenario[]
+  targets: TargetName[]
   loadgen: Tool | undefined
   cpuProf: string | undefined
   fgArgs: string[]
+  fgNodeArgs: string[]
   fgEntry: 'src' | 'dist' | 'binary'
   keepLogs: boolean
   herdN: number
@@ -97,9 +102,11 @@ function parseOptions (argv: string[]): Options {
         connections: { type: 'string' },
         reps: { type: 'string' },
         scenarios: { type: 'string' },
+        targets: { type: 'string' },
         loadgen: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'fg-args': { type: 'string' },
+        'fg-node-args': { type: 'string' },
         'fg-entry': { type: 'string' },
         'keep-logs': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
@@ -120,6 +127,12 @@ function parseOptions (argv: string[]): Options {
     const unknown = scenarios.filter(s => !SCENARIOS.includes(s))
     if (unknown.length > 0 || scenarios.length === 0) fail(`--scenarios: unknown "${unknown.join(',')}"; expected a comma-separated list of ${SCENARIOS.join(', ')}`)
   }
+  let targets: TargetName[] = [...TARGETS]
+  if (v.targets !== undefined) {
+    targets = v.targets.split(',').map(s => s.trim()).filter(s => s !== '') as TargetName[]
+    const unknown = targets.filter(t => !TARGETS.includes(t))
+    if (unknown.length > 0 || targets.length === 0) fail(`--targets: unknown "${unknown.join(',')}"; expected a comma-separated list of ${TARGETS.join(', ')}`)
+  }
   if (v.loadgen !== undefined && v.loadgen !== 'wrk' && v.loadgen !== 'autocannon') fail(`--loadgen must be wrk or autocannon, got "${v.loadgen}"`)
   if (v.loadgen === 'wrk' && which('wrk') === undefined) fail('--loadgen wrk: wrk is not installed')
   return {
@@ -129,9 +142,11 @@ function parseOptions (argv: string[]): Options {
     connections: numberOption('connections', v.connections, 50, 1, 1000),
     reps: numberOption('reps', v.reps, 1, 1, 5),
     scenarios,
+    targets,
     loadgen: v.loadgen as Tool | undefined,
     cpuProf: v['cpu-prof'],
     fgArgs: (v['fg-args'] ?? '').split(/\s+/).filter(a => a !== ''),
+    fgNodeArgs: (v['fg-node-args'] ?? '').split(/\s+/).filter(a => a !== ''),
     fgEntry: fgEntry(v['fg-entry']),
     keepLogs: v['keep-logs'] === true,
     herdN: 200,
@@ -183,7 +198,7 @@ async function originCount (b: Bench, path: string): Promise<Count> {
 /** Options of every freshgate start: --fg-args, then the scenario's own flags; --cpu-prof. */
 function fgOptions (b: Bench, extra: TargetOptions = {}): TargetOptions {
   const args = [...b.opts.fgArgs, ...extra.args ?? []]
-  const nodeArgs = b.opts.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', b.opts.cpuProf]
+  const nodeArgs = [...b.opts.fgNodeArgs, ...b.opts.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', b.opts.cpuProf]]
   return { ...extra, args, nodeArgs }
 }
 
@@ -359,6 +374,8 @@ async function main (): Promise<void> {
   }
   if (opts.cpuProf !== undefined) mkdirSync(opts.cpuProf, { recursive: true })
   const runDir = mkdtempSync(join(tmpdir(), 'freshgate-bench-'))
+  // Varnish reads its VCL as its own unprivileged user: the scratch directory must be searchable.
+  chmodSync(runDir, 0o755)
   // tmpfs keeps nginx's cache files in memory, as freshgate's are
   const memDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/freshgate-bench-') : join(runDir, 'mem')
   scratch.push(memDir)
@@ -366,8 +383,10 @@ async function main (): Promise<void> {
   const stamp = stampNow()
   const load = opts.scenarios.filter((s): s is LoadScenario => s in LOAD_SCENARIOS)
   const failures: string[] = []
-  const skipped = (t: TargetName): boolean => !available(t)
-  if (skipped('nginx') && load.length > 0) failures.push('nginx baseline skipped: nginx is not installed')
+  const skipped = (t: TargetName): boolean => !opts.targets.includes(t) || !available(t)
+  for (const t of TARGETS) {
+    if (opts.targets.includes(t) && !available(t) && load.length > 0) failures.push(`${t} baseline skipped: ${programOf(t) ?? t} is not installed`)
+  }
   const nRuns = load.reduce((a, s) => a + LOAD_SCENARIOS[s].targets.filter(t => !skipped(t)).length, 0) * opts.reps
   const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + (opts.scenarios.includes('shared') ? 15 : 0) + 5
   log(`freshgate bench: ${tool}, ${nRuns} load runs of ${opts.duration}s (+${opts.warmup}s warm-up), scenarios ${opts.scenarios.join(',')}; ` +
@@ -382,6 +401,8 @@ async function main (): Promise<void> {
     loadgen: tool,
     loadgenVersion: await toolVersion(tool),
     nginx: available('nginx') ? versionOf('nginx', ['-v']) : undefined,
+    varnish: available('varnish') ? versionOf('varnishd', ['-V']) : undefined,
+    squid: available('squid') ? versionOf('squid', ['-v']) : undefined,
     serverCpu,
     clientCpu,
     connections: opts.connections,
@@ -390,6 +411,7 @@ async function main (): Promise<void> {
     reps: opts.reps,
     scenarios: opts.scenarios,
     freshgateArgs: opts.fgArgs,
+    freshgateNodeArgs: opts.fgNodeArgs,
     originWork: 10000,
     herdDelayMs: opts.herdDelayMs,
     loadStart: readFileSync('/proc/loadavg', 'utf8').trim()
@@ -508,7 +530,8 @@ function fgEntry (v: string | undefined): 'src' | 'dist' | 'binary' {
 
 /** Builds what --fg-entry needs and returns freshgate's command. */
 function freshgateCommand (entry: 'src' | 'dist' | 'binary'): string[] {
-  if (entry === 'src') return [process.execPath, join(ROOT, 'src/cli.ts')]
+  // The launcher runs src/ in a checkout, with the V8 flags it sets (bin/freshgate.js).
+  if (entry === 'src') return [process.execPath, join(ROOT, 'bin/freshgate.js')]
   execFileSync('npm', ['run', entry === 'dist' ? 'build' : 'build:binary'], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 })
   return entry === 'dist' ? [process.execPath, join(ROOT, 'dist/cli.js')] : [join(ROOT, 'build/freshgate')]
 }

@@ -1,14 +1,14 @@
 // The servers under test and the baselines: how each is started on a port in front of the origin.
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startServer, stop, which, type Proc } from './procs.ts'
 import { HOST, freePort, waitReady } from './net.ts'
 
 /** A server the load generator can be pointed at. */
 export type TargetName =
-  /** freshgate itself (src/cli.ts) */
+  /** freshgate itself (bin/freshgate.js running src/cli.ts, or --fg-entry) */
   | 'freshgate'
   /** bare node:http answering from a Map: the Node hit-path ceiling (bench/limit.ts) */
   | 'nodelimit'
@@ -16,8 +16,15 @@ export type TargetName =
   | 'nodepass'
   /** nginx proxy_cache on tmpfs, one worker (bench/nginx.conf.in) */
   | 'nginx'
+  /** Varnish, malloc storage, keep-based revalidation of max-age=0 responses (bench/varnish.vcl.in) */
+  | 'varnish'
+  /** Squid accelerator, memory-only cache, collapsed_forwarding on (bench/squid.conf.in) */
+  | 'squid'
 
-export const TARGETS: readonly TargetName[] = ['freshgate', 'nodelimit', 'nodepass', 'nginx']
+export const TARGETS: readonly TargetName[] = ['freshgate', 'nodelimit', 'nodepass', 'nginx', 'varnish', 'squid']
+
+/** The program each external baseline needs on PATH. */
+const PROGRAM: Partial<Record<TargetName, string>> = { nginx: 'nginx', varnish: 'varnishd', squid: 'squid' }
 
 /** Where things are. */
 export interface Env {
@@ -63,7 +70,18 @@ function freshgateFlags (root: string, origin: string, port: number): string[] {
 
 /** Whether a target can run on this machine. */
 export function available (name: TargetName): boolean {
-  return name !== 'nginx' || which('nginx') !== undefined
+  const program = PROGRAM[name]
+  return program === undefined || which(program) !== undefined
+}
+
+/** The program a baseline needs (for the "skipped: not installed" note). */
+export function programOf (name: TargetName): string | undefined {
+  return PROGRAM[name]
+}
+
+/** Reads a bench/*.in template and substitutes its @VARS@. */
+function render (template: string, vars: Record<string, string>): string {
+  return readFileSync(join(BENCH, template), 'utf8').replace(/@([A-Z_]+)@/g, (m, k: string) => vars[k] ?? m)
 }
 
 /** Per-start options. */
@@ -111,10 +129,33 @@ export async function startTarget (name: TargetName, env: Env, opts: TargetOptio
         ORIGIN_PORT: String(env.originPort),
         PORT: String(port)
       }
-      const conf = readFileSync(join(BENCH, 'nginx.conf.in'), 'utf8').replace(/@([A-Z_]+)@/g, (m, k: string) => vars[k] ?? m)
-      writeFileSync(join(prefix, 'nginx.conf'), conf)
+      writeFileSync(join(prefix, 'nginx.conf'), render('nginx.conf.in', vars))
       cleanup = () => rmSync(cacheDir, { recursive: true, force: true })
       proc = startServer({ name, cmd: 'nginx', args: ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')], cpu: env.serverCpu }, log)
+      break
+    }
+    case 'varnish': {
+      // Varnish's working directory (its shared-memory log) goes on tmpfs, as its cache is in memory.
+      const work = join(env.memDir, `varnish-${port}`)
+      const vcl = join(env.runDir, `varnish-${port}.vcl`)
+      writeFileSync(vcl, render('varnish.vcl.in', { ORIGIN_PORT: String(env.originPort) }))
+      cleanup = () => rmSync(work, { recursive: true, force: true })
+      proc = startServer({ name, cmd: 'varnishd', args: ['-F', '-n', work, '-a', `${HOST}:${port}`, '-T', 'none', '-f', vcl, '-s', 'malloc,256m'], cpu: env.serverCpu }, log)
+      break
+    }
+    case 'squid': {
+      const run = join(env.runDir, `squid-${port}`)
+      mkdirSync(run, { recursive: true })
+      let conf = render('squid.conf.in', { RUN: run, ORIGIN_PORT: String(env.originPort), PORT: String(port), COLLAPSED: 'on' })
+      // Run as root, squid drops to the proxy user, which must own the run directory; otherwise it stays who it is.
+      if (process.getuid?.() === 0) {
+        try { chownSync(run, uid('proxy'), gid('proxy')) } catch { conf = conf.replace(/^cache_effective_user .*$/m, '') }
+      } else {
+        conf = conf.replace(/^cache_effective_user .*$/m, '')
+      }
+      writeFileSync(join(run, 'squid.conf'), conf)
+      // -n: its own service name, so its /dev/shm segments do not collide with another squid's.
+      proc = startServer({ name, cmd: 'squid', args: ['-N', '-n', `fgbench${port}`, '-f', join(run, 'squid.conf')], cpu: env.serverCpu }, log)
       break
     }
   }
@@ -134,4 +175,21 @@ export async function startTarget (name: TargetName, env: Env, opts: TargetOptio
     throw err
   }
   return running
+}
+
+/** A user's uid from /etc/passwd (throws when unknown). */
+function uid (user: string): number {
+  return passwdField(user, 2)
+}
+
+/** A user's primary gid from /etc/passwd (throws when unknown). */
+function gid (user: string): number {
+  return passwdField(user, 3)
+}
+
+function passwdField (user: string, i: number): number {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find(l => l.startsWith(`${user}:`))
+  const v = Number(line?.split(':')[i])
+  if (line === undefined || !Number.isInteger(v)) throw new Error(`no user ${user}`)
+  return v
 }

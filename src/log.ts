@@ -4,7 +4,7 @@
 // when they go to a terminal.
 
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
+import { prettyStream } from './lazy.ts'
 import type { Config } from './config/schema.ts'
 import type { AccessLog, AccessRecord } from './proxy/context.ts'
 
@@ -14,7 +14,7 @@ export const ACCESS_FLUSH_INTERVAL = 1000
 /** The application logger (stderr; human-readable when stderr is a terminal). */
 export function appLogger (config: Config): Logger {
   const opts = { level: config.log.level, base: { name: config.cacheName, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }
-  if (process.stderr.isTTY === true) return pino(opts, pretty({ destination: 2, colorize: true, sync: true }))
+  if (process.stderr.isTTY === true) return pino(opts, prettyStream()({ destination: 2, colorize: true, sync: true }))
   return pino(opts, pino.destination({ dest: 2, sync: true }))
 }
 
@@ -30,7 +30,7 @@ export function accessLogger (config: Config, clock: () => number = Date.now): A
   let flush = (): void => {}
   if (process.stdout.isTTY === true) {
     // On a terminal a person reads it: pretty and unbuffered.
-    const logger = pino(opts, pretty({ destination: 1, colorize: true, sync: true }))
+    const logger = pino(opts, prettyStream()({ destination: 1, colorize: true, sync: true }))
     write = combined ? r => process.stdout.write(combinedLine(r, clock())) : r => logger.info(r)
   } else {
     const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 })

@@ -119,7 +119,8 @@ export class LiveStats {
   #keys = new KeyCounts()
   #previousKeys = new KeyCounts()
   #window = 0
-  readonly #notStored: NotStored[] = []
+  /** kept with the time as a number: formatting it is left to the (rare) reader, not every response */
+  readonly #notStored: Array<Omit<NotStored, 'at'> & { atMs: number }> = []
   readonly #evictions = { size: 0, ttl: 0, purge: 0 }
   #lastError: { code: ErrorCode, at: string } | null = null
   /** upstream response statuses by class ("2xx"…), since start; at most 6 keys */
@@ -161,7 +162,7 @@ export class LiveStats {
     }
     if (MAY_STORE.has(kind) && f.cache !== '' && !/; stored(;|$)/.test(f.cache)) {
       if (this.#notStored.length >= RECENT_NOT_STORED) this.#notStored.shift()
-      this.#notStored.push({ at: new Date(this.#now()).toISOString(), method: f.method, key: f.key, status, cacheStatus: f.cache })
+      this.#notStored.push({ atMs: this.#now(), method: f.method, key: f.key, status, cacheStatus: f.cache })
     }
   }
 
@@ -229,7 +230,7 @@ export class LiveStats {
       evictions: { ...this.#evictions },
       upstream: { lastError: this.#lastError, statuses: { ...this.#statuses } },
       topKeys,
-      notStored: this.#notStored.slice().reverse()
+      notStored: this.#notStored.map(({ atMs, ...n }) => ({ at: new Date(atMs).toISOString(), ...n })).reverse()
     }
   }
 }

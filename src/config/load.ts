@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { isIP } from 'node:net'
-import { parse as parseYaml } from 'yaml'
+import { yamlParser } from '../lazy.ts'
 import { ConfigError } from '../errors.ts'
 import { parseRoutes } from './routes.ts'
 import { isToken } from '../http/fields.ts'
@@ -142,7 +142,7 @@ export function readConfigFile (path: string): Map<string, unknown> {
   }
   let data: unknown
   try {
-    data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
+    data = extname(path) === '.json' ? JSON.parse(text) : yamlParser().parse(text)
   } catch (err) {
     throw new ConfigError('config', path, `valid ${extname(path) === '.json' ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`)
   }

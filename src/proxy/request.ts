@@ -85,6 +85,17 @@ const TARGET_FORBIDDEN = /[\u0000-\u0020\u007f#]/
  * mint more cache keys for one origin.
  */
 export function parseAuthority (raw: string, scheme: 'http' | 'https'): string | undefined {
+  // Clients send the same Host on request after request: the last answer is kept.
+  if (raw === lastAuthority.raw && scheme === lastAuthority.scheme) return lastAuthority.parsed
+  const parsed = parseAuthorityText(raw, scheme)
+  lastAuthority = { raw, scheme, parsed }
+  return parsed
+}
+
+/** The last authority parsed (a one-entry memo: parseAuthority is pure). */
+let lastAuthority: { raw: string, scheme: 'http' | 'https', parsed: string | undefined } = { raw: '', scheme: 'http', parsed: undefined }
+
+function parseAuthorityText (raw: string, scheme: 'http' | 'https'): string | undefined {
   const text = raw.toLowerCase()
   let host: string
   let port: string | undefined
@@ -122,6 +133,8 @@ export function parseAuthority (raw: string, scheme: 'http' | 'https'): string |
  * Returns undefined for a "%" not followed by two hex digits.
  */
 export function normalizePath (path: string): string | undefined {
+  // Most paths have nothing to normalise: no "%", no "//", no dot-segment (the hit path's case).
+  if (!NEEDS_NORMALIZING.test(path)) return path
   let decoded = ''
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!
@@ -134,6 +147,9 @@ export function normalizePath (path: string): string | undefined {
   }
   return removeDotSegments(decoded.replace(/\/{2,}/g, '/'))
 }
+
+/** What `normalizePath` would change: a percent-encoding, an empty segment or a dot-segment. */
+const NEEDS_NORMALIZING = /%|\/\/|\/\.\.?(?:\/|$)/
 
 /** RFC 3986 §5.2.4, for an absolute path without empty segments. */
 function removeDotSegments (path: string): string {
@@ -165,7 +181,10 @@ export function normalizeRequest (req: NodeRequestLike, conn: ConnectionFacts, s
   const h2 = req.httpVersion === '2.0'
   const scheme = schemeOf(req.headers, conn)
   let hostLines = 0
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines++
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!
+    if (name.length === 4 && name.toLowerCase() === 'host') hostLines++
+  }
   if (hostLines > 1) return refuse('FG_BAD_HOST', 'more than one Host field')
   const hostField = req.headers.host
   let authority: string | undefined
