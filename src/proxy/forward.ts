@@ -377,8 +377,9 @@ class Forward implements ExchangeEvents {
       return undefined
     }
     // The head goes out now, not with the first body byte: a slow or event-stream body must not
-    // hold back the status (and a body timeout then cuts a response the client already has).
-    res.flushHeaders()
+    // hold back the status (and a body timeout then cuts a response the client already has). A
+    // body that came in the same read as the head was written with it already: one write, not two.
+    process.nextTick(() => { if (this.#exchange.bytes === 0 && !res.destroyed && !res.writableEnded) res.flushHeaders() })
     this.#phase = 'streaming'
     if (this.#coding === undefined) return res
     // Compressed on the fly; a client that goes away destroys the compressor with it.
