@@ -87,12 +87,12 @@ export class LiveBody {
     this.#subscribers.clear()
   }
 
-  /** Replays what arrived and follows the rest; false when it can no longer be replayed whole (joined too late). */
+  /** Replays what arrived and follows the rest; false when it can no longer be replayed whole or is already whole. */
   subscribe (s: LiveSubscriber): boolean {
-    if (this.#bytes > this.#maxReplay || this.#state === 'failed') return false
+    // A body already whole is in the store (or was refused by it): look it up there instead.
+    if (this.#bytes > this.#maxReplay || this.#state !== 'open') return false
     for (const c of this.#chunks) s.data(c)
-    if (this.#state === 'ended') s.end()
-    else this.#subscribers.add(s)
+    this.#subscribers.add(s)
     return true
   }
 

@@ -158,11 +158,14 @@ export class Exchange implements ResponseSink {
     if (this.#discard || this.#finished) return
     this.#finished = true
     const route = this.#route
+    // The store commits before the client sees the end (the memory tier synchronously), so a
+    // request the client sends right after finds what this one stored.
+    const writer = route?.writer
+    const committed = writer?.end()
     route?.client?.end()
     route?.live?.end()
-    const writer = route?.writer
-    if (writer === undefined) return this.#events.done(false)
-    writer.end().then(() => this.#events.done(true), () => this.#events.done(false))
+    if (committed === undefined) return this.#events.done(false)
+    committed.then(() => this.#events.done(true), () => this.#events.done(false))
   }
 
   error (err: Error): void {

@@ -302,7 +302,10 @@ export class ProxyHandler {
     const first = h['if-none-match'] === undefined && h['if-modified-since'] === undefined && h.range === undefined
       ? await Promise.race([waiting, running.live])
       : await waiting
-    if (first instanceof LiveBody && ctx.res !== undefined && secondaryKey(first.varyFields, h) === first.varyKey && followLive(rt, ctx, first, plan.fwd)) {
+    // Like a stored result (#serveCollapsed): a response that began arriving before this request
+    // did must still be fresh for it.
+    const usable = (l: LiveBody): boolean => (l.at >= now || l.ttl - (rt.clock() - l.at) > 0) && secondaryKey(l.varyFields, h) === l.varyKey
+    if (first instanceof LiveBody && ctx.res !== undefined && usable(first) && followLive(rt, ctx, first, plan.fwd)) {
       ctx.res.off('close', onClose)
       return
     }
