@@ -128,7 +128,7 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
   h2c.on('session', onSession)
   h2c.on('request', (req, res) => { if (live(req)) handlers.request(req, h2Guarded(res), false) })
   // One port, two protocols: the first bytes tell an HTTP/2 preface from an HTTP/1 request line.
-  const server = createNetServer({ pauseOnConnect: true }, socket => sniff(socket, (isH2, seen) => {
+  const server = createNetServer({ pauseOnConnect: true, noDelay: true }, socket => sniff(socket, (isH2, seen) => {
     if (isH2) {
       // node:http2 reads what is buffered on the socket before its own reads.
       socket.unshift(seen)
