@@ -146,12 +146,6 @@ export class ProxyHandler {
     await this.#router.close()
   }
 
-  /** Answers a request the listener could not normalise (bad Host, bad target) with its coded error. */
-  reject (preq: ProxyRequest, res: ServerResponse, code: ErrorCode, detail?: string): void {
-    const ctx = this.#ctx(preq, undefined, res, performance.now(), '')
-    failPlain(this.#rt, ctx, code, 'bypass', detail)
-  }
-
   /** Handles one normalised request; `body` is the client's request body stream. */
   handle (preq: ProxyRequest, body: Readable | undefined, res: ServerResponse): void {
     const start = performance.now()

@@ -39,7 +39,7 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   out.host = rt.config.hostHeader === 'origin' ? ctx.route.originHost : ctx.preq.authority
   // X-Forwarded-*, Forwarded and their look-alikes: freshgate's own view, or a trusted peer's (forwarded.ts).
   const preq = ctx.preq
-  Object.assign(out, forwardedFields(preq, { peer: preq.clientAddress, trusted: preq.peerTrusted === true && !drop.has('x-forwarded-for'), tls: preq.tls === true }))
+  Object.assign(out, forwardedFields(preq, { peer: preq.clientAddress, trusted: preq.peerTrusted && !drop.has('x-forwarded-for'), tls: preq.tls }))
   // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
   out.via = appendMember(drop.has('via') ? undefined : src.via, `${preq.httpVersion === '2' ? '2' : preq.httpVersion} ${rt.config.cacheName}`)
   // The operator's rules last, so they may also set or remove Via and X-Forwarded-*.

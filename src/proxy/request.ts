@@ -26,9 +26,9 @@ export interface ProxyRequest {
    */
   hasBody: boolean
   /** the peer is in trustProxy: its forwarding fields are believed (forwarded.ts) */
-  peerTrusted?: boolean
+  peerTrusted: boolean
   /** the connection to freshgate is TLS */
-  tls?: boolean
+  tls: boolean
 }
 
 /** The parts of a node:http IncomingMessage or node:http2 Http2ServerRequest the listener reads. */
@@ -239,7 +239,9 @@ export function normalizeRequest (req: NodeRequestLike, conn: ConnectionFacts, s
       headers,
       clientAddress: unmapAddress(conn.peer),
       httpVersion: h2 ? '2' : req.httpVersion,
-      hasBody: h2 ? req.stream?.endAfterHeaders === false : hasBody1(req.headers)
+      hasBody: h2 ? req.stream?.endAfterHeaders === false : hasBody1(req.headers),
+      peerTrusted: conn.trusted,
+      tls: conn.tls
     }
   }
 }

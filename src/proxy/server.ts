@@ -119,7 +119,7 @@ export function createProxy (config: Config, opts: StartOptions = {}, tiers?: Ti
       const hop = hopOf(req.socket, tls)
       const built = normalizeRequest(req, { tls, peer: hop.peer, trusted: hop.trusted }, { defaultAuthority })
       if ('refused' in built) return refuse(res, config.cacheName, built.refused)
-      handler.handle({ ...built.request, peerTrusted: hop.trusted, tls }, req as IncomingMessage, res as ServerResponse)
+      handler.handle(built.request, req as IncomingMessage, res as ServerResponse)
     },
     upgrade (req, socket, head, tls) {
       const hop = hopOf(socket as Socket, tls)

@@ -7,7 +7,7 @@ import type { ProxyRequest } from '../../src/proxy/request.ts'
 import { setup, get } from './harness.ts'
 
 function preq (headers: ProxyRequest['headers'] = {}, authority = 'a.example'): ProxyRequest {
-  return { scheme: 'http', authority, method: 'GET', target: '/', headers, clientAddress: '10.0.0.9', httpVersion: '1.1', hasBody: false }
+  return { scheme: 'http', authority, method: 'GET', target: '/', headers, clientAddress: '10.0.0.9', httpVersion: '1.1', hasBody: false, peerTrusted: false, tls: false }
 }
 
 const SPOOF = {
