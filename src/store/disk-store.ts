@@ -19,7 +19,6 @@ import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
-import { variantSize } from './writer.ts'
 import { bufferedWriter } from './writer.ts'
 import { sameSecondary } from './secondary.ts'
 
