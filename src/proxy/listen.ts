@@ -4,8 +4,8 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http'
 import {
-  createServer as createH2Server, createSecureServer, constants as h2, type Http2ServerRequest, type Http2ServerResponse,
-  type Http2Server, type Http2SecureServer, type ServerHttp2Session, type Settings
+  createServer as createH2Server, createSecureServer, constants as h2, Http2ServerResponse, type Http2ServerRequest,
+  type ServerHttp2Session, type Settings
 } from 'node:http2'
 import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
@@ -97,17 +97,18 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
 
   if (config.tls.cert !== undefined) {
     const tls = readTls(config)
-    const server: Http2SecureServer = createSecureServer({
+    const server = createSecureServer({
       ...tls,
       allowHTTP1: true,
       minVersion: 'TLSv1.2',
       settings,
+      Http2ServerResponse: GuardedResponse,
       http1Options: { keepAliveTimeout: h1Options.keepAliveTimeout }
     })
     // node:http reads these from the server object for HTTP/1 connections; http1Options does not carry them.
     Object.assign(server, { maxHeaderSize: h1Options.maxHeaderSize, shouldUpgradeCallback: h1Options.shouldUpgradeCallback })
     server.on('session', onSession)
-    server.on('request', (req, res) => { if (live(req)) handlers.request(req, isH2(req) ? h2Guarded(res as Http2ServerResponse) : res, true) })
+    server.on('request', (req, res) => { if (live(req)) handlers.request(req, res, true) })
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.upgrade(req, socket, head, true))
     return {
       server,
@@ -124,9 +125,9 @@ export function createListener (config: Config, handlers: ListenerHandlers): Lis
     return { server: h1, tls: false, reloadTls () {}, close: () => closeAll(h1, sessions) }
   }
 
-  const h2c: Http2Server = createH2Server({ settings })
+  const h2c = createH2Server({ settings, Http2ServerResponse: GuardedResponse })
   h2c.on('session', onSession)
-  h2c.on('request', (req, res) => { if (live(req)) handlers.request(req, h2Guarded(res), false) })
+  h2c.on('request', (req, res) => { if (live(req)) handlers.request(req, res, false) })
   // One port, two protocols: the first bytes tell an HTTP/2 preface from an HTTP/1 request line.
   const server = createNetServer({ pauseOnConnect: true, noDelay: true }, socket => sniff(socket, (isH2, seen) => {
     if (isH2) {
@@ -226,33 +227,45 @@ function closeWhenIdle (session: ServerHttp2Session, ms: number): void {
   arm()
 }
 
-/** Drops connection-specific fields an HTTP/2 response must not carry (RFC 9113 §8.2.2); returns `res`, patched. */
-export function h2Guarded (res: Http2ServerResponse): Http2ServerResponse {
-  const setHeader = res.setHeader.bind(res)
-  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse
-  res.setHeader = (name: string, value: number | string | readonly string[]) =>
-    H2_FORBIDDEN.has(name.toLowerCase()) ? res : setHeader(name, typeof value === 'string' ? value.trim() : Array.isArray(value) ? value.map(v => v.trim()) : value)
-  res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status, ...rest.map(withoutForbidden))) as Http2ServerResponse['writeHead']
-  // node:http's ServerResponse says `destroyed` once the client is gone; the compat response does
-  // not, and code that checks it would write into a reset stream and wait for 'drain' forever.
-  Object.defineProperty(res, 'destroyed', { get: () => res.stream.destroyed, configurable: true })
-  // And the compat response reports `writableFinished` (and emits 'finish') once its stream is
-  // closed, even when the client reset it mid-way: a reset stream did not finish.
-  const stream = res.stream
-  const finishedGetter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(res), 'writableFinished')?.get
-  Object.defineProperty(res, 'writableFinished', {
-    get: () => stream.rstCode === undefined ? finishedGetter?.call(res) === true : stream.rstCode === h2.NGHTTP2_NO_ERROR && res.writableEnded,
-    configurable: true
-  })
-  // Cutting a response short must not look like its end: node resets the stream with NO_ERROR,
-  // which a client may take for a complete body. INTERNAL_ERROR says it is not (RFC 9113 §8.1).
-  const destroy = res.destroy.bind(res)
-  res.destroy = (err?: Error) => {
-    if (!res.writableEnded && !res.stream.destroyed) res.stream.close(h2.NGHTTP2_INTERNAL_ERROR)
-    return destroy(err)
+/**
+ * The HTTP/2 compat response freshgate answers with (node builds one per stream from this class,
+ * so the guards cost no per-request closures): connection-specific fields an HTTP/2 response must
+ * not carry are dropped (RFC 9113 §8.2.2), `destroyed` and `writableFinished` tell the truth about
+ * reset streams, and a response cut short resets its stream with INTERNAL_ERROR.
+ */
+export class GuardedResponse extends Http2ServerResponse {
+  override setHeader (name: string, value: number | string | readonly string[]): this {
+    if (H2_FORBIDDEN.has(name.toLowerCase())) return this
+    super.setHeader(name, typeof value === 'string' ? value.trim() : Array.isArray(value) ? value.map(v => v.trim()) : value)
+    return this
   }
-  return res
+
+  override writeHead (status: number, ...rest: unknown[]): this {
+    return (super.writeHead as (status: number, ...rest: unknown[]) => this)(status, ...rest.map(withoutForbidden))
+  }
+
+  /** Cutting a response short must not look like its end: INTERNAL_ERROR says it is not (RFC 9113 §8.1). */
+  override destroy (err?: Error): this {
+    if (!this.writableEnded && !this.stream.destroyed) this.stream.close(h2.NGHTTP2_INTERNAL_ERROR)
+    return super.destroy(err)
+  }
 }
+
+// node:http's ServerResponse says `destroyed` once the client is gone; the compat response does
+// not, and code that checks it would write into a reset stream and wait for 'drain' forever. And
+// the compat response reports `writableFinished` once its stream closed, even when the client reset
+// it mid-way: a reset stream did not finish. Accessors on the prototype, defined once.
+const compatFinished = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'writableFinished')?.get
+Object.defineProperties(GuardedResponse.prototype, {
+  destroyed: { configurable: true, get (this: GuardedResponse): boolean { return this.stream.destroyed } },
+  writableFinished: {
+    configurable: true,
+    get (this: GuardedResponse): boolean {
+      const rst = this.stream.rstCode
+      return rst === undefined ? compatFinished?.call(this) === true : rst === h2.NGHTTP2_NO_ERROR && this.writableEnded
+    }
+  }
+})
 
 /**
  * Filters a writeHead headers argument (object, [[name, value]…] or flat [name, value, …]); the
@@ -274,7 +287,7 @@ function withoutForbidden (arg: unknown): unknown {
   return out
 }
 
-async function closeAll (server: HttpServer | Http2SecureServer | NetServer, sessions: Set<ServerHttp2Session>, h1Server?: HttpServer): Promise<void> {
+async function closeAll (server: HttpServer | NetServer, sessions: Set<ServerHttp2Session>, h1Server?: HttpServer): Promise<void> {
   const h1 = h1Server ?? ('closeIdleConnections' in server ? server as HttpServer : undefined)
   const done = new Promise<void>(resolve => server.close(() => resolve()))
   // Keep-alive connections busy now turn idle as their responses finish: close each then, rather
