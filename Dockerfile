@@ -13,9 +13,11 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: the only install script is the `node` devDependency's, which downloads a
-# second Node 24 binary for the host; this image already is Node 24.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: the `node` devDependency's install script downloads a second Node 24 binary
+# for the host, and this image already is Node 24; the one script we need, the undici patch
+# (patches/, README "Streaming and interim responses"), runs by itself.
+COPY patches ./patches
+RUN npm ci --ignore-scripts --no-audit --no-fund && npx --no-install patch-package
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -28,6 +30,8 @@ ENV FRESHGATE_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# The patched undici file from the build stage (same lockfile, same undici version).
+COPY --from=build /app/node_modules/undici/lib/dispatcher/client-h1.js ./node_modules/undici/lib/dispatcher/client-h1.js
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY config ./config
