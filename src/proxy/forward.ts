@@ -13,6 +13,7 @@ import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
 import { varyFields, keyFields, secondaryKey } from '../cache/key.ts'
+import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { variantMatches } from '../cache/cache.ts'
 import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
@@ -34,6 +35,22 @@ function notStored (cacheStatus: string): string {
   return cacheStatus.replace('; stored', '')
 }
 
+
+/**
+ * The request fields as the origin got them, for the secondary key: a field the client's own
+ * Connection names was removed on the way (RFC 9110 §7.6.1), so the response answers a request
+ * without it. Keyed as absent, it can never be served to clients that send that field (otherwise
+ * `Accept-Language: fr` with `Connection: accept-language` would store the default language as the
+ * French variant).
+ */
+function asSent (headers: Headers): Headers {
+  const connection = headers.connection
+  if (connection === undefined) return headers
+  const drop = hopByHopFor(connection)
+  const out: Headers = {}
+  for (const name in headers) if (!drop.has(name)) out[name] = headers[name]
+  return out
+}
 
 /** Most interim (1xx) responses relayed to a client per request. */
 const MAX_INTERIM = 8
@@ -221,7 +238,7 @@ class Forward implements ExchangeEvents {
         cc,
         target: eff.target,
         varyFields: fields,
-        varyKey: secondaryKey(fields, ctx.preq.headers),
+        varyKey: secondaryKey(fields, asSent(ctx.preq.headers)),
         times: { requestTime: this.#requestTime, responseTime: now },
         age: headers.age,
         tags: parseTags(headers, rt.config.tags.headers)

@@ -98,3 +98,15 @@ t.test('Connection: cache-control from the origin: what is served agrees with wh
   t.equal(b.headers['cache-control'], undefined)
   t.equal(b.body, 'body')
 })
+
+t.test('a Vary field the client names in Connection is keyed as absent: no poisoning of that variant', async t => {
+  const { origin, proxy } = await setup(t, (req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=600', vary: 'Accept-Language', 'content-type': 'text/plain' })
+    res.end(`lang=${String(req.headers['accept-language'] ?? 'none')}`)
+  })
+  const attack = await converse(proxy.url, 'GET /v HTTP/1.1\r\nHost: a.example\r\nAccept-Language: fr\r\nConnection: accept-language, close\r\n\r\n', { ms: 2000 })
+  t.match(attack.text, /lang=none/, 'the origin did not get the field the client named in Connection')
+  const victim = await get(`${proxy.url}/v`, { headers: { host: 'a.example', 'accept-language': 'fr' } })
+  t.equal(victim.body, 'lang=fr', 'a French client gets the French answer, not the one stored for the attacker')
+  t.equal(origin.count('/v'), 2)
+})
