@@ -206,16 +206,6 @@ export class HttpCache {
     return n
   }
 
-  /** Purges every URL whose path matches a regular expression (like a Varnish ban), bounded in keys visited. */
-  async purgePattern (pattern: RegExp, soft: boolean, now: number): Promise<number> {
-    const keys = (await this.store.keys(this.#opts.maxPurgeKeys)).filter(k => pattern.test(pathOf(k)))
-    let n = 0
-    for (const k of keys) n += await this.#purge(k, soft, now)
-    // Other replicas are told the keys found, not the pattern.
-    await this.#announce({ kind: 'urls', keys, paths: [], soft })
-    return n
-  }
-
   /** Purges every stored response carrying any of the tags (surrogate keys). */
   async purgeTags (tags: readonly string[], soft: boolean, now: number): Promise<number> {
     return await this.purgeAll({ kind: 'tags', tags: [...tags], soft }, now)

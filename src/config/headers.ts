@@ -24,9 +24,6 @@ export interface HeaderRules {
   response: FieldRules
 }
 
-/** No rules. */
-export const NO_FIELD_RULES: FieldRules = Object.freeze({ remove: Object.freeze([]), set: Object.freeze({}), add: Object.freeze({}) })
-
 /**
  * Fields no rule may touch: the framing (Content-Length, Transfer-Encoding), the hop-by-hop ones
  * (Connection and those it always implies) and Host (`hostHeader` decides it).

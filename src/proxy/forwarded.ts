@@ -2,7 +2,6 @@
 // them only from peers listed in trustProxy. Pure: the listener decides trust, the handler merges.
 
 import { BlockList, isIP } from 'node:net'
-import type { IncomingHttpHeaders } from 'node:http'
 import { appendMember, joinField } from '../http/fields.ts'
 import type { ProxyRequest } from './request.ts'
 
@@ -88,11 +87,4 @@ export function trustList (entries: readonly string[]): (address: string) => boo
     if (family === 0) return false
     return list.check(address, family === 6 ? 'ipv6' : 'ipv4')
   }
-}
-
-/** The request fields as the handler should copy them: without the forwarding family. */
-export function withoutForwarding (headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {}
-  for (const name in headers) if (!FORWARDING_FIELDS.has(name)) out[name] = headers[name]
-  return out
 }
