@@ -86,9 +86,7 @@ export function logDone (rt: Runtime, ctx: Ctx, status: number, cache: string, k
   ctx.logged = true
   const ms = performance.now() - ctx.start
   if (rt.observer !== undefined) {
-    // The top-level origin's route is built per Router, not configured: report it as undefined.
-    const route = ctx.route !== undefined && rt.config.routes.includes(ctx.route.route) ? ctx.route.route : undefined
-    rt.observer.served(kind, status, { seconds: ms / 1000, bytes: ctx.bytes, cache, key: ctx.key, method: ctx.preq.method, route })
+    rt.observer.served(kind, status, { seconds: ms / 1000, bytes: ctx.bytes, cache, key: ctx.key, method: ctx.preq.method, route: ctx.route?.configured })
   }
   if (rt.accessLog === undefined) return
   const h = ctx.preq.headers

@@ -12,6 +12,8 @@ export interface ResolvedRoute {
   upstream: Upstream
   /** host[:port] of the route's origin, for Host rewriting */
   originHost: string
+  /** the configured route; undefined for the top-level origin (metrics label it "default") */
+  configured: Route | undefined
 }
 
 
@@ -26,15 +28,15 @@ export class Router {
   constructor (config: Config, pools = new Map<string, Upstream>()) {
     this.#pools = pools
     this.#config = config
-    const resolve = (route: Route): ResolvedRoute => {
+    const resolve = (route: Route, configured: boolean): ResolvedRoute => {
       const origin = route.origin ?? config.origin!
       let upstream = this.#pools.get(origin)
       if (upstream === undefined) this.#pools.set(origin, upstream = new Upstream(config, origin))
       else upstream.configure(config)
-      return { route, upstream, originHost: new URL(origin).host }
+      return { route, upstream, originHost: new URL(origin).host, configured: configured ? route : undefined }
     }
-    this.#routes = config.routes.map(resolve)
-    this.#fallback = config.origin === undefined ? undefined : resolve({ prefix: '/', origin: config.origin, cache: DEFAULT_CACHE })
+    this.#routes = config.routes.map(r => resolve(r, true))
+    this.#fallback = config.origin === undefined ? undefined : resolve({ prefix: '/', origin: config.origin, cache: DEFAULT_CACHE }, false)
   }
 
   /** The first route whose host and prefix match; the top-level origin otherwise; undefined: 404. */
