@@ -4,7 +4,6 @@
 import { effectiveDirectives } from '../http/targeted.ts'
 import { withDefaultTtl } from '../cache/policy.ts'
 import { applyTtlRules } from '../cache/overrides.ts'
-import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, freshen, type Headers } from '../cache/entry.ts'
 import { keyFor } from '../cache/key.ts'
 import { isPartial } from '../cache/partial.ts'
@@ -25,7 +24,7 @@ export function directivesFor (rt: Runtime, ctx: Ctx, headers: Headers, status: 
   const eff = effectiveDirectives(headers, rt.config.cache.targets)
   const targeted = eff.target !== undefined
   const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, route.cache.defaultTtl, targeted), headers, status,
-    routeSettings(rt.config.cache, route.cache), rt.entryOptions, targeted, now)
+    ctx.route.settings, rt.entryOptions, targeted, now)
   return { eff, ttl }
 }
 

@@ -9,7 +9,6 @@ import { firstValue } from '../http/fields.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
 import { select304, contentLocationIsTarget } from '../cache/policy.ts'
 import { planResponse, type ForwardPlan } from '../cache/plan.ts'
-import { routeSettings } from '../config/routes.ts'
 import { storedHeaders, buildRecord, freshen, parseTags, fields304, type Headers, type Variant, type StoredRecord } from '../cache/entry.ts'
 import type { BodyWriter } from '../cache/contract.ts'
 import { varyFields, keyFields, secondaryKey } from '../cache/key.ts'
@@ -183,7 +182,7 @@ class Forward implements ExchangeEvents {
     // Pass-through responses skip the planning, unless an error may be answered from a stale entry.
     if (!this.#plan.fill && !post && (entry === undefined || status < 500)) return this.#passHead(statusMessage, now)
 
-    const settings = routeSettings(rt.config.cache, ctx.route.route.cache)
+    const settings = ctx.route.settings
     const { eff, ttl } = directivesFor(rt, ctx, headers, status, now)
     const cc = ttl.cc
     // A part's fetch: a 206 is kept as a part; a 200 (the origin ignored Range) is the whole

@@ -11,7 +11,6 @@ import { decide } from '../cache/policy.ts'
 import { planRequest, type RequestPlan, type ForwardPlan, type Forward } from '../cache/plan.ts'
 import { keyFor, secondaryKey } from '../cache/key.ts'
 import { clientDirectives } from '../cache/overrides.ts'
-import { routeSettings } from '../config/routes.ts'
 import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { Variant } from '../cache/entry.ts'
 import { ERROR_CODES } from '../errors.ts'
@@ -19,7 +18,7 @@ import { Router } from './router.ts'
 import { Collapser, LiveBody, RELEASED, STORED, type Flight } from './collapse.ts'
 import { serveStored, serveShared, followLive, fail, failPlain, logDone, HIT } from './respond.ts'
 import { forward } from './forward.ts'
-import { rewriteResponses, rulesFor } from './rewrite.ts'
+import { rewriteResponses } from './rewrite.ts'
 import type { Ctx, Runtime, AccessLog, Observer, ProxyLog } from './context.ts'
 import { BufferBudget } from './exchange.ts'
 import { isPartial, partsOf, planPartial } from '../cache/partial.ts'
@@ -161,8 +160,8 @@ export class ProxyHandler {
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
     // The operator's rules: response header rewriting, and reloads answered from the cache.
-    rewriteResponses(res, rulesFor(rt.config.headers, route.route.headers, 'response'))
-    if (routeSettings(rt.config.cache, route.route.cache).ignoreClientNoCache) Object.assign(ctx, clientDirectives(ctx.reqCC, ctx.pragma, true))
+    rewriteResponses(res, route.responseRules)
+    if (route.settings.ignoreClientNoCache) Object.assign(ctx, clientDirectives(ctx.reqCC, ctx.pragma, true))
     try {
       if (preq.method === 'PURGE') {
         this.#purge(ctx).catch(err => this.#crash(ctx, err))
@@ -223,7 +222,7 @@ export class ProxyHandler {
     const plan: RequestPlan = planRequest({
       method: ctx.method,
       cacheable: rt.cache !== undefined && ctx.route.route.cache.enabled,
-      cookiePass: h.cookie !== undefined && routeSettings(rt.config.cache, ctx.route.route.cache).requestCookies === 'pass',
+      cookiePass: h.cookie !== undefined && ctx.route.settings.requestCookies === 'pass',
       reqCC: ctx.reqCC,
       pragma: ctx.pragma,
       authorization: h.authorization !== undefined,

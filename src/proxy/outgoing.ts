@@ -8,7 +8,7 @@ import { normalizeAcceptEncoding } from '../cache/key.ts'
 import type { StoredRecord } from '../cache/contract.ts'
 import type { Ctx, Runtime } from './context.ts'
 import { forwardedFields, FORWARDING_FIELDS } from './forwarded.ts'
-import { rewriteFields, rulesFor } from './rewrite.ts'
+import { rewriteFields } from './rewrite.ts'
 
 /** Conditional fields a cache replaces with its own when it fills or revalidates (RFC 9111 §4.3.1). */
 const CLIENT_CONDITIONALS = new Set(['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'])
@@ -43,6 +43,6 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   // A field the client's Connection names is hop-by-hop: its value is not carried on (RFC 9110 §7.6.1).
   out.via = appendMember(drop.has('via') ? undefined : src.via, `${preq.httpVersion === '2' ? '2' : preq.httpVersion} ${rt.config.cacheName}`)
   // The operator's rules last, so they may also set or remove Via and X-Forwarded-*.
-  rewriteFields(out, rulesFor(rt.config.headers, ctx.route.route.headers, 'request'))
+  rewriteFields(out, ctx.route.requestRules)
   return out
 }

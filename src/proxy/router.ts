@@ -2,7 +2,9 @@
 // wins, config/routes.ts), and owns one upstream pool per origin.
 
 import type { Config } from '../config/schema.ts'
-import { matchRoute, type Route } from '../config/routes.ts'
+import { matchRoute, routeSettings, type Route, type RouteOverridable } from '../config/routes.ts'
+import type { FieldRules } from '../config/headers.ts'
+import { rulesFor } from './rewrite.ts'
 import { DEFAULT_CACHE } from '../cache/key.ts'
 import { Upstream } from './upstream.ts'
 
@@ -14,6 +16,11 @@ export interface ResolvedRoute {
   originHost: string
   /** the configured route; undefined for the top-level origin (metrics label it "default") */
   configured: Route | undefined
+  /** the route's cache settings over the global ones, merged once per config */
+  settings: RouteOverridable
+  /** the operator's header rules for requests sent upstream and responses sent to clients, global first */
+  requestRules: FieldRules[]
+  responseRules: FieldRules[]
 }
 
 
@@ -33,7 +40,15 @@ export class Router {
       let upstream = this.#pools.get(origin)
       if (upstream === undefined) this.#pools.set(origin, upstream = new Upstream(config, origin))
       else upstream.configure(config)
-      return { route, upstream, originHost: new URL(origin).host, configured: configured ? route : undefined }
+      return {
+        route,
+        upstream,
+        originHost: new URL(origin).host,
+        configured: configured ? route : undefined,
+        settings: routeSettings(config.cache, route.cache),
+        requestRules: rulesFor(config.headers, route.headers, 'request'),
+        responseRules: rulesFor(config.headers, route.headers, 'response')
+      }
     }
     this.#routes = config.routes.map(r => resolve(r, true))
     this.#fallback = config.origin === undefined ? undefined : resolve({ prefix: '/', origin: config.origin, cache: DEFAULT_CACHE }, false)
