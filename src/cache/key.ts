@@ -30,7 +30,12 @@ export interface KeyConfig {
  */
 export function keyFor (u: { scheme: string, authority: string, target: string }, config: KeyConfig): string {
   const i = matchRoute(config.routes, u.authority, u.target)
-  return primaryKey(u.scheme, u.authority, keyPath(u.target, i === -1 ? DEFAULT_CACHE : config.routes[i]!.cache, config.cache.ignoreQuery))
+  return keyOnRoute(u, i === -1 ? DEFAULT_CACHE : config.routes[i]!.cache, config)
+}
+
+/** keyFor when the route is already known (the proxy matched it to pick the origin). */
+export function keyOnRoute (u: { scheme: string, authority: string, target: string }, route: RouteCache, config: KeyConfig): string {
+  return primaryKey(u.scheme, u.authority, keyPath(u.target, route, config.cache.ignoreQuery))
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.ts'
 import { parseCacheControl, pragmaNoCache } from '../http/cache-control.ts'
 import { decide } from '../cache/policy.ts'
 import { planRequest, type RequestPlan, type ForwardPlan, type Forward } from '../cache/plan.ts'
-import { keyFor, secondaryKey } from '../cache/key.ts'
+import { keyOnRoute, secondaryKey } from '../cache/key.ts'
 import { clientDirectives } from '../cache/overrides.ts'
 import type { HttpCache, Lookup } from '../cache/cache.ts'
 import type { Variant } from '../cache/entry.ts'
@@ -156,7 +156,7 @@ export class ProxyHandler {
       return
     }
     const route = this.#router.match(preq.authority, preq.target)
-    const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyFor(preq, rt.config))
+    const ctx = this.#ctx(preq, body, res, start, route === undefined ? '' : keyOnRoute(preq, route.route.cache, rt.config))
     if (route === undefined) return failPlain(rt, ctx, 'FG_NO_ROUTE', 'bypass')
     ctx.route = route
     // The operator's rules: response header rewriting, and reloads answered from the cache.
