@@ -3,16 +3,17 @@
 // bound, updates and removals addressed by id, invalidation and the byte bound.
 
 import t from 'tap'
+import { entryOptions } from './fixtures.ts'
 import { HttpCache, variantMatches, type CacheOptions } from '../../src/cache/cache.ts'
 import { MemoryStore, variantSize } from '../../src/store/memory-store.ts'
-import { buildRecord, storedHeaders, freshen, type EntryOptions, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
+import { buildRecord, storedHeaders, freshen, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
 import { varyFields, secondaryKey } from '../../src/cache/key.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 import { formatHttpDate } from '../../src/http/dates.ts'
 
 const T0 = Date.UTC(2024, 0, 15, 12, 0, 0)
 const KEY = 'http://example.com/a'
-const OPTS: EntryOptions = { heuristicFraction: 0.1, heuristicMaxAge: 86_400_000, setCookie: 'strip', keepStale: 3_600_000, staleIfErrorGrace: 0, stripFields: [], via: '1.1 freshgate' }
+const OPTS = entryOptions({ setCookie: 'strip' })
 const CACHE: CacheOptions = { maxVariants: 16, maxPurgeKeys: 1000 }
 
 /** A record to store and its body. */

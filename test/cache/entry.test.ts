@@ -2,24 +2,13 @@
 // built, how a 304 freshens it (§3.2, §4.3.4), soft-purge staleness, and the heads prepared for hits.
 
 import t from 'tap'
+import { T0, S, at, entryOptions } from './fixtures.ts'
 import { storedHeaders, buildRecord, freshen, flatHead, markStale, prepared, parseTags, type EntryOptions, type Headers, type StoredRecord, type Variant } from '../../src/cache/entry.ts'
 import { variantSize } from '../../src/store/memory-store.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 import { effectiveDirectives } from '../../src/http/targeted.ts'
-import { formatHttpDate } from '../../src/http/dates.ts'
 
-const T0 = Date.UTC(2024, 0, 15, 12, 0, 0)
-const S = 1000
-const at = (ms: number): string => formatHttpDate(T0 + ms)
-const OPTS: EntryOptions = {
-  heuristicFraction: 0.1,
-  heuristicMaxAge: 86_400_000,
-  setCookie: 'strip',
-  keepStale: 3_600_000,
-  staleIfErrorGrace: 0,
-  stripFields: ['cdn-cache-control'],
-  via: '1.1 freshgate'
-}
+const OPTS = entryOptions({ setCookie: 'strip', stripFields: ['cdn-cache-control'] })
 const TARGETS = ['cdn-cache-control']
 
 t.test('storedHeaders (RFC 9111 §3.1)', async t => {

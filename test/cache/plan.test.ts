@@ -4,25 +4,14 @@
 // proxy builds them (storedHeaders + buildRecord over parseCacheControl).
 
 import t from 'tap'
+import { T0, S, at, entryOptions } from './fixtures.ts'
 import { planRequest, planFailure, planResponse, type RequestFacts, type RequestPlan, type FailurePlan, type ResponseFacts, type ResponsePlan } from '../../src/cache/plan.ts'
-import { buildRecord, storedHeaders, type EntryOptions, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
+import { buildRecord, storedHeaders, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
 import type { ErrorCode } from '../../src/errors.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 import { effectiveDirectives } from '../../src/http/targeted.ts'
-import { formatHttpDate } from '../../src/http/dates.ts'
 
-const T0 = Date.UTC(2024, 0, 15, 12, 0, 0)
-const S = 1000
-const at = (ms: number): string => formatHttpDate(T0 + ms)
-const OPTS: EntryOptions = {
-  heuristicFraction: 0.1,
-  heuristicMaxAge: 86_400_000,
-  setCookie: 'unless-public',
-  keepStale: 3_600_000,
-  staleIfErrorGrace: 0,
-  stripFields: [],
-  via: '1.1 freshgate'
-}
+const OPTS = entryOptions()
 
 /** A stored 200 that arrived at T0 with `cc`, an ETag and a Date, built as the proxy builds it. */
 function rec (cc: string, extra: Headers = {}): StoredRecord {

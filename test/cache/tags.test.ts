@@ -2,12 +2,13 @@
 // leave it, and variants dropped on write never enter it; purges by tag go through it.
 
 import t from 'tap'
+import { entryOptions } from './fixtures.ts'
 import { MemoryStore } from '../../src/store/memory-store.ts'
 import { HttpCache } from '../../src/cache/cache.ts'
-import { buildRecord, type EntryOptions } from '../../src/cache/entry.ts'
+import { buildRecord } from '../../src/cache/entry.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 
-const opts: EntryOptions = { heuristicFraction: 0.1, heuristicMaxAge: 86_400_000, setCookie: 'unless-public', keepStale: 0, staleIfErrorGrace: 0, stripFields: [], via: '1.1 freshgate' }
+const opts = entryOptions({ keepStale: 0 })
 const now = Date.UTC(2026, 0, 1)
 
 function newCache (maxBytes: number, maxEntryBytes: number, clock = { t: now }): { cache: HttpCache, store: MemoryStore, clock: { t: number } } {
