@@ -5,7 +5,7 @@ import t from 'tap'
 import { connect, constants, createServer, type ClientHttp2Session } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { GuardedResponse } from '../../src/proxy/listen.ts'
-import { setup, raw, get, Origin, startFreshgate } from './harness.ts'
+import { setup, raw, get, Origin, startFreshgate, h2stream, type Got } from './harness.ts'
 
 async function open (url: string): Promise<ClientHttp2Session> {
   const session = connect(url)
@@ -14,17 +14,8 @@ async function open (url: string): Promise<ClientHttp2Session> {
   return session
 }
 
-async function fetch2 (session: ClientHttp2Session, path: string): Promise<{ status: number, headers: Record<string, unknown>, body: string }> {
-  const stream = session.request({ ':path': path })
-  return await new Promise((resolve, reject) => {
-    let headers: Record<string, unknown> = {}
-    let body = ''
-    stream.on('response', h => { headers = h })
-    stream.setEncoding('utf8')
-    stream.on('data', (c: string) => { body += c })
-    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }))
-    stream.on('error', reject)
-  })
+async function fetch2 (session: ClientHttp2Session, path: string): Promise<Got> {
+  return await h2stream(session, { ':path': path })
 }
 
 t.test('h2c with prior knowledge and HTTP/1.1 share the port and the cache', async t => {
@@ -137,19 +128,10 @@ t.test('HTTP/2: :authority is validated and must agree with Host', async t => {
   const { origin, proxy } = await setup(t, (req, res) => { res.end(`at ${String(req.headers.host)}${req.url}`) }, { 'http2.cleartext': true })
   const session = await open(proxy.url)
   t.teardown(() => session.close())
-  const ask = async (headers: Record<string, string>): Promise<{ status: number, body: string }> => {
-    const stream = session.request({ ':path': '/x/../p', ...headers })
-    return await new Promise((resolve, reject) => {
-      let status = 0
-      let body = ''
-      stream.on('response', h => { status = Number(h[':status']) })
-      stream.setEncoding('utf8')
-      stream.on('data', (c: string) => { body += c })
-      stream.on('end', () => resolve({ status, body }))
-      stream.on('error', reject)
-    })
-  }
-  t.same(await ask({ ':authority': 'A.example' }), { status: 200, body: 'at a.example/p' }, ':authority lowercased, path normalised')
+  const ask = async (headers: Record<string, string>): Promise<Got> => await h2stream(session, { ':path': '/x/../p', ...headers })
+
+  const lowered = await ask({ ':authority': 'A.example' })
+  t.same([lowered.status, lowered.body], [200, 'at a.example/p'], ':authority lowercased, path normalised')
   t.equal((await ask({ ':authority': 'a.example', host: 'b.example' })).status, 400, ':authority and Host differ → 400')
   // nghttp2 itself resets a stream whose :authority holds "/"; freshgate answers 400 to the rest.
   const invalid = await ask({ ':authority': 'a.example/../b.example' }).then(r => r.status, () => 'reset')

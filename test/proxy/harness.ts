@@ -121,8 +121,13 @@ export async function h2get (url: string, opts: { method?: string, headers?: Rec
     // RFC 9113 §8.2.1: no surrounding whitespace in HTTP/2 field values (nghttp2 drops such fields).
     else headers[k.toLowerCase()] = v.trim()
   }
-  const stream = session.request(headers, { endStream: opts.body === undefined })
-  if (opts.body !== undefined) stream.end(opts.body)
+  return await h2stream(session, headers, opts.body)
+}
+
+/** Sends one request on an HTTP/2 session (pseudo-headers included in `headers`) and reads the whole response. */
+export async function h2stream (session: ClientHttp2Session, headers: Record<string, string>, body?: string): Promise<Got> {
+  const stream = session.request(headers, { endStream: body === undefined })
+  if (body !== undefined) stream.end(body)
   return await new Promise<Got>((resolve, reject) => {
     let status = 0
     let head: Record<string, string | string[] | undefined> = {}

@@ -15,7 +15,7 @@ import { checkListenConfig } from '../../src/proxy/listen.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { setup, startFreshgate } from './harness.ts'
+import { setup, startFreshgate, h2stream, type Got } from './harness.ts'
 
 /** Writes a fresh self-signed certificate for localhost/127.0.0.1 into dir (overwriting). */
 function makeCert (dir: string, cn: string): { cert: string, key: string } {
@@ -33,17 +33,8 @@ function certDir (t: { teardown: (fn: () => unknown) => void }): string {
 }
 
 /** One GET over an open HTTP/2 session; resolves to status and body. */
-async function h2get (session: ClientHttp2Session, path: string): Promise<{ status: number, body: string }> {
-  const stream = session.request({ ':path': path })
-  return await new Promise((resolve, reject) => {
-    let status = 0
-    let body = ''
-    stream.on('response', h => { status = Number(h[':status']) })
-    stream.setEncoding('utf8')
-    stream.on('data', (c: string) => { body += c })
-    stream.on('end', () => resolve({ status, body }))
-    stream.on('error', reject)
-  })
+async function h2get (session: ClientHttp2Session, path: string): Promise<Got> {
+  return await h2stream(session, { ':path': path })
 }
 
 /** The CN of the certificate a fresh TLS connection is served. */
