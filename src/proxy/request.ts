@@ -14,7 +14,7 @@ export interface ProxyRequest {
   method: string
   /** origin-form target: normalised path plus "?query" when present, or "*" (OPTIONS *) */
   target: string
-  /** request fields with lowercased names, without pseudo-headers and without Host */
+  /** request fields with lowercased names, without pseudo-headers; a Host field is the client's as sent (use `authority`) */
   headers: IncomingHttpHeaders
   /** the peer's address (IPv4-mapped IPv6 addresses unmapped) */
   clientAddress: string
@@ -164,6 +164,10 @@ function removeDotSegments (path: string): string {
   return '/' + out.join('/')
 }
 
+function refuse (code: RequestRefusal['code'], detail: string): { refused: RequestRefusal } {
+  return { refused: { code, detail } }
+}
+
 /** Splits an absolute-form target (RFC 9112 §3.2.2) into scheme, authority and the rest. */
 const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s
 
@@ -177,7 +181,6 @@ const ABSOLUTE_FORM = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s
  *   X-Forwarded-Proto.
  */
 export function normalizeRequest (req: NodeRequestLike, conn: ConnectionFacts, settings: RequestSettings): { request: ProxyRequest } | { refused: RequestRefusal } {
-  const refuse = (code: RequestRefusal['code'], detail: string): { refused: RequestRefusal } => ({ refused: { code, detail } })
   const h2 = req.httpVersion === '2.0'
   const scheme = schemeOf(req.headers, conn)
   let hostLines = 0
@@ -225,10 +228,11 @@ export function normalizeRequest (req: NodeRequestLike, conn: ConnectionFacts, s
     if (path === undefined) return refuse('FG_BAD_REQUEST', 'malformed percent-encoding in the path')
     target = q === -1 ? path : path + target.slice(q)
   }
-  const headers: IncomingHttpHeaders = {}
-  for (const name in req.headers) {
-    if (name.charCodeAt(0) === 0x3a /* : */ || name === 'host') continue
-    headers[name] = req.headers[name]
+  // HTTP/1 fields are used as node parsed them (no copy per request); HTTP/2's lose their pseudo-headers.
+  let headers = req.headers
+  if (h2) {
+    headers = {}
+    for (const name in req.headers) if (name.charCodeAt(0) !== 0x3a /* : */) headers[name] = req.headers[name]
   }
   return {
     request: {
