@@ -3,7 +3,7 @@
 // aggregating their metrics (prom-client's AggregatorRegistry). The worker side answers.
 
 import cluster, { type Worker } from 'node:cluster'
-import { AggregatorRegistry, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config/schema.ts'
 import type { Purge } from '../cache/cache.ts'
 import type { StoreStats, StoredRecord } from '../cache/contract.ts'
@@ -95,9 +95,13 @@ export class WorkerLink {
       this.#open++
       socket.once('close', () => { this.#open-- })
     })
-    AggregatorRegistry.setRegistries([metrics.registry])
-    // Constructing one is what makes prom-client answer the primary's requests in a worker.
-    void new AggregatorRegistry()
+    // A worker loads prom-client at once (not on the first scrape): it must be listening when the
+    // primary asks for the workers' metrics.
+    void Promise.all([import('prom-client'), metrics.registry()]).then(([{ AggregatorRegistry }, registry]) => {
+      AggregatorRegistry.setRegistries([registry])
+      // Constructing one is what makes prom-client answer the primary's requests in a worker.
+      void new AggregatorRegistry()
+    })
   }
 
   /** Has every other worker carry out a purge this one carried out; resolves once they did (or gave up waiting). */
@@ -237,13 +241,18 @@ export function primaryRuntime (config: () => Config, hub: WorkerHub): AdminRunt
  * counts summed for /cache/stats and /stats.
  */
 export function primaryMetrics (base: Metrics, hub: WorkerHub): Metrics {
-  const aggregator = new AggregatorRegistry()
-  const registry = Object.assign(Object.create(aggregator) as typeof aggregator, {
-    metrics: async (): Promise<string> => await aggregator.clusterMetrics()
-  }) as unknown as Registry
+  let registry: Promise<Registry> | undefined
   return {
     ...base,
-    registry,
+    async registry () {
+      registry ??= import('prom-client').then(({ AggregatorRegistry }) => {
+        const aggregator = new AggregatorRegistry()
+        return Object.assign(Object.create(aggregator) as typeof aggregator, {
+          metrics: async (): Promise<string> => await aggregator.clusterMetrics()
+        }) as unknown as Registry
+      })
+      return await registry
+    },
     // Counted by the worker that carried the purge out (WorkerLink).
     purged: () => undefined,
     async servedCounts () {

@@ -222,8 +222,9 @@ export function adminHandler (rt: AdminRuntime, metrics: Metrics, draining: () =
       methods: GET,
       auth: true,
       async run (_req, res) {
-        const text = await metrics.registry.metrics()
-        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' })
+        const registry = await metrics.registry()
+        const text = await registry.metrics()
+        res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' })
         res.end(text)
       }
     }],

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts'
 import { ConfigError } from '../errors.ts'
 import type { Store } from '../cache/contract.ts'
 import { DiskStore } from './disk-store.ts'
-import { RedisStore } from './redis-store.ts'
+import type { RedisStore } from './redis-store.ts'
 import { checkPrefix, parseSharedTarget } from './shared-url.ts'
 import { MemoryStore } from './memory-store.ts'
 import { createStore } from './stores.ts'
@@ -37,6 +37,8 @@ export async function openTiers (config: Config, clock: () => number): Promise<T
   const maxEntryBytes = config.cache.maxEntrySize + config.maxHeaderSize + 1024
   const tiered = { maxVariants: config.cache.maxVariants }
   if (config.store.shared !== undefined) {
+    // Loaded only when configured: ioredis and its dependencies cost ~8 MiB of resident memory.
+    const { RedisStore } = await import('./redis-store.ts')
     const shared = new RedisStore({
       target: parseSharedTarget(config.store.shared),
       prefix: config.store.prefix,
