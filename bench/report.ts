@@ -115,6 +115,8 @@ export interface HerdRun {
   rep: number
   n: number
   delayMs: number
+  /** p50 of the same burst sent straight to the origin (the client's and the origin's own latency) */
+  directP50Ms: number
   originReqs: number
   statuses: Record<string, number>
   caches: Record<string, number>
@@ -260,7 +262,8 @@ export function formatReport (r: Result): string {
     out.push('', `herd: ${h0.n} concurrent GETs of one new URL on ${h0.n} new connections, origin delay ${h0.delayMs} ms`)
     for (const h of r.herd) {
       const caches = Object.entries(h.caches).map(([k, v]) => `${v}x "${k.replace(/^freshgate; /, '')}"`).join(', ')
-      out.push(`  rep ${h.rep}: origin requests ${h.originReqs}/${h.n}; statuses ${JSON.stringify(h.statuses)}; latency p50 ${num(h.p50Ms, 0)} ms, ` +
+      out.push(`  rep ${h.rep}: origin requests ${h.originReqs}/${h.n}; statuses ${JSON.stringify(h.statuses)}; latency p50 ${num(h.p50Ms, 0)} ms ` +
+        `(origin direct ${num(h.directP50Ms, 0)} ms: ${h.p50Ms >= h.directP50Ms ? '+' : ''}${num(h.p50Ms - h.directP50Ms, 0)} ms, target <= +30), ` +
         `p99 ${num(h.p99Ms, 0)} ms, max ${num(h.maxMs, 0)} ms (delay ${h.delayMs}); cached after: ${h.cachedAfter ? 'yes' : 'NO (' + h.followUp + ')'}`)
       out.push(`         ${caches}`)
     }

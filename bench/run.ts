@@ -267,6 +267,19 @@ async function measure (b: Bench, scenario: LoadScenario, target: TargetName, re
   }
 }
 
+/** One herd client burst: herdN concurrent GETs of `path` on new connections to `port`. */
+async function burst (b: Bench, port: number, path: string): Promise<Omit<HerdRun, 'rep' | 'delayMs' | 'directP50Ms' | 'originReqs' | 'cachedAfter' | 'followUp' | 'peakRssMiB'>> {
+  const r = await runClient({
+    name: 'herd',
+    cmd: process.execPath,
+    args: [join(BENCH, 'herd.ts'), `http://${HOST}:${port}${path}`, String(b.opts.herdN)],
+    cpu: b.clientCpu
+  }, 90_000)
+  const line = r.stdout.trim().split('\n').pop() ?? ''
+  if (!line.startsWith('{')) throw new Error(`herd client gave no result (exit ${r.code}): ${r.stderr.slice(-1000)}`)
+  return JSON.parse(line) as Omit<HerdRun, 'rep' | 'delayMs' | 'directP50Ms' | 'originReqs' | 'cachedAfter' | 'followUp' | 'peakRssMiB'>
+}
+
 /** Bursts of concurrent misses on a new URL each, against one freshgate. */
 async function herd (b: Bench): Promise<HerdRun[]> {
   const out: HerdRun[] = []
@@ -274,15 +287,10 @@ async function herd (b: Bench): Promise<HerdRun[]> {
   try {
     for (let rep = 1; rep <= b.opts.herdReps; rep++) {
       const path = `/herd/${process.pid}-${rep}-${Math.random().toString(36).slice(2, 10)}`
-      const r = await runClient({
-        name: 'herd',
-        cmd: process.execPath,
-        args: [join(BENCH, 'herd.ts'), `http://${HOST}:${t.port}${path}`, String(b.opts.herdN)],
-        cpu: b.clientCpu
-      }, 90_000)
-      const line = r.stdout.trim().split('\n').pop() ?? ''
-      if (!line.startsWith('{')) throw new Error(`herd client gave no result (exit ${r.code}): ${r.stderr.slice(-1000)}`)
-      const h = JSON.parse(line) as Omit<HerdRun, 'rep' | 'delayMs' | 'originReqs' | 'cachedAfter' | 'followUp' | 'peakRssMiB'>
+      // The same burst straight at the origin first: what the client and the origin's delay take
+      // on their own, the baseline freshgate's p50 is compared with.
+      const direct = await burst(b, b.env.originPort, `${path}-direct`)
+      const h = await burst(b, t.port, path)
       const during = await originCount(b, path)
       const follow = await get(t.port, path)
       const after = await originCount(b, path)
@@ -291,12 +299,13 @@ async function herd (b: Bench): Promise<HerdRun[]> {
         ...h,
         rep,
         delayMs: b.opts.herdDelayMs,
+        directP50Ms: direct.p50Ms,
         originReqs: during.total,
         cachedAfter: after.total === during.total && follow.status === 200 && /; hit\b/.test(followUp),
         followUp,
         peakRssMiB: groupMemory(t.proc.pid).peakMiB
       }
-      log(`  herd ${rep}: origin ${row.originReqs}/${row.n}, statuses ${JSON.stringify(row.statuses)}, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, max ${row.maxMs} ms`)
+      log(`  herd ${rep}: origin ${row.originReqs}/${row.n}, statuses ${JSON.stringify(row.statuses)}, p50 ${row.p50Ms} ms (origin direct ${row.directP50Ms} ms), p99 ${row.p99Ms} ms, max ${row.maxMs} ms`)
       out.push(row)
     }
   } finally {
