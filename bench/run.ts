@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -40,10 +40,10 @@ bench/results/latest.svg and prints a table. Default run: ~4 min; --quick: under
   --scenarios a,b        any of ${SCENARIOS.join(',')} (default: all)
   --targets a,b          only these of ${TARGETS.join(',')} in load scenarios (default: all installed)
   --loadgen wrk|autocannon   force a load generator (default: wrk when installed)
-  --fg-entry src|dist|binary  run freshgate from bin/freshgate.js (the launcher, with its V8 flags, running
-                         src/cli.ts by type stripping; default), dist/cli.js
-                         (built first with npm run build: what the image runs) or build/freshgate
-                         (built first with npm run build:binary)
+  --fg-entry dist|src|binary  run freshgate as the image and the npm package run it: the launcher
+                         bin/freshgate.js (with its V8 flags) over dist/ (built first with npm run
+                         build; default), the launcher over src/ by type stripping, as in a checkout
+                         (+~25 MiB resident), or build/freshgate (built first with npm run build:binary)
   --fg-node-args="FLAGS" Node/V8 flags for every freshgate started, e.g. --fg-node-args="--max-semi-space-size=1"
   --fg-args="FLAGS"      extra freshgate flags for every freshgate started, e.g. --fg-args="--collapse false"
   --cpu-prof DIR         run freshgate under node --cpu-prof, profiles written to DIR
@@ -435,7 +435,7 @@ async function main (): Promise<void> {
     env: { PORT: String(originPort), HERD_DELAY_MS: String(opts.herdDelayMs), BLOB_SIZE: String(opts.memObjectKiB * 1024), ORIGIN_WORK: '10000' }
   }, join(runDir, 'origin.log'))
   await waitReady(origin, originPort)
-  const b: Bench = { opts, tool, env: { root: ROOT, runDir, memDir, originPort, serverCpu, fgCommand: freshgateCommand(opts.fgEntry) }, origin, clientCpu }
+  const b: Bench = { opts, tool, env: { root: ROOT, runDir, memDir, originPort, serverCpu, fgCommand: freshgateCommand(opts.fgEntry, runDir) }, origin, clientCpu }
 
   const runs: Run[] = []
   const result: Result = { meta, runs, summary: [], ratios: [], herd: [], memory: undefined, failures }
@@ -533,14 +533,20 @@ try {
 
 /** Validates --fg-entry. */
 function fgEntry (v: string | undefined): 'src' | 'dist' | 'binary' {
-  if (v === undefined || v === 'src' || v === 'dist' || v === 'binary') return v ?? 'src'
+  if (v === undefined || v === 'src' || v === 'dist' || v === 'binary') return v ?? 'dist'
   throw new TypeError(`--fg-entry: got ${JSON.stringify(v)}, expected src, dist or binary`)
 }
 
 /** Builds what --fg-entry needs and returns freshgate's command. */
-function freshgateCommand (entry: 'src' | 'dist' | 'binary'): string[] {
+function freshgateCommand (entry: 'src' | 'dist' | 'binary', runDir: string): string[] {
   // The launcher runs src/ in a checkout, with the V8 flags it sets (bin/freshgate.js).
   if (entry === 'src') return [process.execPath, join(ROOT, 'bin/freshgate.js')]
   execFileSync('npm', ['run', entry === 'dist' ? 'build' : 'build:binary'], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 })
-  return entry === 'dist' ? [process.execPath, join(ROOT, 'dist/cli.js')] : [join(ROOT, 'build/freshgate')]
+  if (entry === 'binary') return [join(ROOT, 'build/freshgate')]
+  // The image's layout: the launcher beside dist/ and no src/, so that it runs the build.
+  const app = join(runDir, 'app')
+  mkdirSync(join(app, 'bin'), { recursive: true })
+  copyFileSync(join(ROOT, 'bin/freshgate.js'), join(app, 'bin/freshgate.js'))
+  for (const d of ['dist', 'node_modules', 'package.json']) symlinkSync(join(ROOT, d), join(app, d))
+  return [process.execPath, join(app, 'bin/freshgate.js')]
 }

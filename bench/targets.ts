@@ -8,7 +8,7 @@ import { HOST, freePort, waitReady } from './net.ts'
 
 /** A server the load generator can be pointed at. */
 export type TargetName =
-  /** freshgate itself (bin/freshgate.js running src/cli.ts, or --fg-entry) */
+  /** freshgate itself (bin/freshgate.js over dist/ by default; --fg-entry) */
   | 'freshgate'
   /** bare node:http answering from a Map: the Node hit-path ceiling (bench/limit.ts) */
   | 'nodelimit'
