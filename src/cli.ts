@@ -248,14 +248,28 @@ async function runPrimary (config: Config, sources: ConfigSources, log: Logger):
   }
   const fork = (): void => { cluster.fork() }
   for (let i = 0; i < config.workers; i++) fork()
+  // Workers that reached their listening socket: one that exits before it does failed to start
+  // (the port in use, a store that cannot open), and a new one would fail the same way.
+  const started = new Set<number>()
+  cluster.on('listening', worker => { started.add(worker.id) })
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log.info('all workers stopped')
-        process.exit(0)
+        process.exit()
       }
       return
     }
+    if (!started.has(worker.id)) {
+      log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'a worker exited before it started listening; stopping')
+      stopping = true
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
+      process.exitCode = code !== null && code !== 0 ? code : EXIT_START
+      setTimeout(() => process.exit(), 2000).unref()
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
+      return
+    }
+    started.delete(worker.id)
     // `pid` is the primary's own, on every line.
     log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'worker exited; starting a new one')
     setTimeout(fork, 500).unref()

@@ -4,6 +4,7 @@
 
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Origin, get } from '../proxy/harness.ts'
 import { haveRedis, startRedis } from '../redis.ts'
@@ -144,4 +145,23 @@ t.test('without an admin listener, a PURGE still reaches every worker', async t 
   const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
   child.kill('SIGTERM')
   t.equal(await exited, 0)
+})
+
+t.test('with the port in use, --workers stops with exit 1 and one line instead of restarting workers forever', async t => {
+  const holder = createServer()
+  await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => holder.close())
+  const port = String((holder.address() as { port: number }).port)
+  const child = spawn(process.execPath, [cli, '--origin', 'http://127.0.0.1:9', '--host', '127.0.0.1', '--port', port, '--workers', '2', '--admin', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+  const code = await new Promise<number | null>(resolve => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 15_000)
+    child.once('exit', c => { clearTimeout(timer); resolve(c) })
+  })
+  t.equal(code, 1, 'the primary exits 1')
+  t.match(out, `127.0.0.1:${port} is already in use`)
+  t.notMatch(out, /starting a new one/, 'no worker was restarted')
 })
