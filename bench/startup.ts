@@ -8,7 +8,11 @@ import { join } from 'node:path'
 
 const ROOT = join(import.meta.dirname, '..')
 
-/** Modules measured; `require:` ones are loaded with createRequire (CommonJS files inside a package). */
+/**
+ * Modules measured; `require:` ones are loaded with createRequire (CommonJS files inside a package),
+ * and node: ones too, as freshgate loads node:http (src/node-http.ts: an ESM import of it loads
+ * Node's bundled undici through its lazy WebSocket exports).
+ */
 const MODULES = [
   'none',
   'node:http', 'node:http2', 'node:net',
@@ -24,7 +28,7 @@ const CHILD = `
 const { createRequire } = await import('node:module')
 const require = createRequire(${JSON.stringify(join(ROOT, 'x.js'))})
 const settle = async () => { for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise(r => setTimeout(r, 50)) } }
-const load = async (s) => s === 'none' ? undefined : s.startsWith('require:') ? require(s.slice(8)) : import(s.startsWith('./') ? ${JSON.stringify(ROOT + '/')} + s.slice(2) : s)
+const load = async (s) => s === 'none' ? undefined : s.startsWith('require:') || s.startsWith('node:') ? require(s.replace(/^require:/, '')) : import(s.startsWith('./') ? ${JSON.stringify(ROOT + '/')} + s.slice(2) : s)
 const [spec, base] = process.argv.slice(-2)
 if (base === 'base') for (const b of ${JSON.stringify(BASE)}) await load(b)
 await settle()

@@ -2,7 +2,8 @@
 // purges (purge.ts), inspection (inspect.ts) and readiness probes (health.ts) in their own files.
 // It sees the proxy only through a small runtime object (AdminRuntime), never the handler.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer } from '../node-http.ts'
 import type { AddressInfo } from 'node:net'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Config } from '../config/schema.ts'

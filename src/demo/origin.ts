@@ -1,7 +1,8 @@
 // The demo origin behind `freshgate demo`: a polling API with an ETag and a short max-age (so a
 // 304 fold shows within seconds), a static file with Last-Modified, and a Server-Sent Events stream.
 
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
+import { createServer } from '../node-http.ts'
 import type { AddressInfo } from 'node:net'
 
 /** Freshness of /api/task/42, in seconds: short, so the fold after it is seen while trying. */

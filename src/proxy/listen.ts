@@ -2,7 +2,8 @@
 // prior-knowledge HTTP/2 (h2c) beside HTTP/1.1 on one port. Bounds and rapid-reset protection for
 // HTTP/2 live here; what a request means is decided above (request.ts, handler).
 
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http'
+import type { IncomingMessage, ServerResponse, Server as HttpServer } from 'node:http'
+import { createServer as createHttpServer } from '../node-http.ts'
 import {
   createServer as createH2Server, createSecureServer, constants as h2, Http2ServerResponse, type Http2ServerRequest,
   type ServerHttp2Session, type Settings

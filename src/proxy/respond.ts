@@ -2,7 +2,8 @@
 // fields, stored responses with Age (a 304 or a range of them where the request asks), error
 // responses with stable codes, and the one place a request is logged and counted.
 
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import { STATUS_CODES } from '../node-http.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { appendMember } from '../http/fields.ts'
 import { formatHttpDate } from '../http/dates.ts'

@@ -5,7 +5,7 @@
 
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES } from '../node-http.ts'
 import { hopByHopFor } from '../http/hop-by-hop.ts'
 import { appendMember } from '../http/fields.ts'
 import { ERROR_CODES, upstreamCode, type ErrorCode } from '../errors.ts'

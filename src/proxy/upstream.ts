@@ -1,7 +1,7 @@
 // The upstream client: one undici Pool with keep-alive to the origin, and a streaming exchange
 // that hands the response to a sink chunk by chunk, with backpressure, never buffering for us.
 
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES } from '../node-http.ts'
 import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { ConfigError } from '../errors.ts'
