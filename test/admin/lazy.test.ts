@@ -1,5 +1,6 @@
-// prom-client and ioredis are loaded only when used: the metrics registry on the first scrape,
-// the Redis client when store.shared is set (each costs ~8 MiB of resident memory at start-up).
+// prom-client and ioredis are loaded only when used: the metrics registry on the first scrape, the
+// Redis client when store.shared is set (each costs ~8 MiB of resident memory at start-up); and
+// node:http without its lazy exports (they load Node's bundled undici).
 
 import t from 'tap'
 import { createRequire } from 'node:module'
@@ -11,8 +12,10 @@ import { loadConfig } from '../../src/config/load.ts'
 
 const require = createRequire(import.meta.url)
 const loaded = (pkg: string): boolean => Object.keys(require.cache).some(p => p.includes(`/node_modules/${pkg}/`))
+/** Node's list of loaded built-in modules (not in @types/node). */
+const builtin = (name: string): boolean => (process as unknown as { moduleLoadList: string[] }).moduleLoadList.includes(`NativeModule ${name}`)
 
-t.test('a proxy with its admin listener loads prom-client on the first /metrics scrape, and never ioredis without store.shared', async t => {
+t.test('prom-client on the first /metrics scrape; never ioredis without store.shared; node:http without its lazy exports', async t => {
   // The proxy's and the admin listener's modules are imported above: loading them loads neither.
   t.type(startProxy, 'function')
   t.type(startAdmin, 'function')
@@ -22,6 +25,9 @@ t.test('a proxy with its admin listener loads prom-client on the first /metrics 
   const metrics = createMetrics(() => undefined, config.cache.maxSize)
   t.notOk(loaded('prom-client'), 'not loaded by the metrics')
   t.notOk(loaded('ioredis'), 'not loaded by the tiers')
+  const fg = await startProxy({ ...config, port: 0, host: '127.0.0.1', admin: { ...config.admin, enabled: false } })
+  t.teardown(() => fg.close())
+  t.notOk(builtin('internal/deps/undici/undici'), "node:http's lazy exports are not read")
   const registry = await metrics.registry()
   t.ok(loaded('prom-client'), 'loaded by the first scrape')
   t.equal(await metrics.registry(), registry, 'one registry')
