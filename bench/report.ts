@@ -5,11 +5,12 @@ import type { TargetName } from './targets.ts'
 import type { Tool } from './load.ts'
 import type { H2Run } from './h2.ts'
 import { formatShared, type SharedRun } from './shared.ts'
+import { formatWorkers, type WorkersRow } from './workers.ts'
 
 /** A closed-loop load scenario: one path, a few targets. */
 export type LoadScenario = 'small' | 'medium' | 'large' | 'revalidate' | 'nostore'
 /** Every scenario `--scenarios` accepts. */
-export type Scenario = LoadScenario | 'herd' | 'memory' | 'h2' | 'shared'
+export type Scenario = LoadScenario | 'herd' | 'memory' | 'h2' | 'shared' | 'workers'
 
 /** What a load scenario requests and what it is compared with. */
 export interface LoadScenarioSpec {
@@ -32,7 +33,7 @@ export const LOAD_SCENARIOS: Record<LoadScenario, LoadScenarioSpec> = {
   nostore: { path: '/nostore', size: 1024, label: 'no-store pass', targets: ['freshgate', 'nodepass', 'nginx', 'varnish', 'squid'], hit: false }
 }
 
-export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2', 'shared']
+export const SCENARIOS: readonly Scenario[] = ['small', 'medium', 'large', 'revalidate', 'nostore', 'herd', 'memory', 'h2', 'shared', 'workers']
 
 /** One measured load run. */
 export interface Run {
@@ -165,6 +166,8 @@ export interface Result {
   h2?: H2Run[]
   /** two replicas sharing a local redis-server (bench/shared.ts), when run */
   shared?: SharedRun | undefined
+  /** one process against --workers 2 under the hit load (bench/workers.ts), when run */
+  workers?: WorkersRow[]
   /** scenarios or targets that could not be measured, with the reason */
   failures: string[]
 }
@@ -282,6 +285,7 @@ export function formatReport (r: Result): string {
     }
   }
   if (r.shared !== undefined) out.push('', ...formatShared(r.shared))
+  if (r.workers !== undefined && r.workers.length > 0) out.push('', ...formatWorkers(r.workers))
   if (r.failures.length > 0) out.push('', 'FAILED:', ...r.failures.map(f => `  ${f}`))
   return out.join('\n') + '\n'
 }

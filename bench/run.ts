@@ -21,6 +21,7 @@ import {
 import { renderChart } from './chart.ts'
 import { measureH2, h2Unavailable } from './h2.ts'
 import { sharedScenario, formatShared } from './shared.ts'
+import { workersScenario, formatWorkers } from './workers.ts'
 
 const BENCH = import.meta.dirname
 const ROOT = join(BENCH, '..')
@@ -397,7 +398,7 @@ async function main (): Promise<void> {
     if (opts.targets.includes(t) && !available(t) && load.length > 0) failures.push(`${t} baseline skipped: ${programOf(t) ?? t} is not installed`)
   }
   const nRuns = load.reduce((a, s) => a + LOAD_SCENARIOS[s].targets.filter(t => !skipped(t)).length, 0) * opts.reps
-  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + (opts.scenarios.includes('shared') ? 15 : 0) + 5
+  const estimate = nRuns * (opts.duration + opts.warmup + 1.5) + (opts.scenarios.includes('herd') ? 3 * opts.herdReps + 2 : 0) + (opts.scenarios.includes('memory') ? 20 : 0) + (opts.scenarios.includes('h2') ? 3 * (opts.duration + opts.warmup + 2) : 0) + (opts.scenarios.includes('shared') ? 15 : 0) + (opts.scenarios.includes('workers') ? 2 * (opts.duration + opts.warmup + 3) : 0) + 5
   log(`freshgate bench: ${tool}, ${nRuns} load runs of ${opts.duration}s (+${opts.warmup}s warm-up), scenarios ${opts.scenarios.join(',')}; ` +
     `${pin ? 'servers on CPU 0, clients on CPU 1' : 'no CPU pinning (taskset missing or one CPU)'}; about ${Math.ceil(estimate / 60)} min; logs in ${runDir}`)
 
@@ -484,6 +485,13 @@ async function main (): Promise<void> {
       result.shared = await sharedScenario(b.env, extra => fgOptions(b, extra), urls)
       log(`  ${formatShared(result.shared).slice(1).map(l => l.trim()).join('; ')}`)
     } catch (err) { failures.push(`shared: ${(err as Error).message.split('\n')[0]}`); log(`  shared FAILED: ${(err as Error).message}`) }
+  }
+  if (opts.scenarios.includes('workers')) {
+    log('workers (1 KiB hit load against one process and --workers 2)')
+    try {
+      result.workers = await workersScenario(b.env, extra => fgOptions(b, extra), { tool, connections: opts.connections, seconds: opts.duration, warmup: opts.warmup, cpu: clientCpu })
+      log(`  ${formatWorkers(result.workers).slice(1).map(l => l.trim()).join('; ')}`)
+    } catch (err) { failures.push(`workers: ${(err as Error).message.split('\n')[0]}`); log(`  workers FAILED: ${(err as Error).message}`) }
   }
   meta.originPeakRssMiB = groupMemory(origin.pid).peakMiB
   await stop(origin)
