@@ -223,7 +223,9 @@ function serveAsStored (rt: Runtime, ctx: Ctx, v: Variant, now: number, cs: Cach
     res.writeHead(code, r.statusMessage, head)
     if (ctx.preq.method === 'HEAD') res.end()
     else {
-      res.end(v.body)
+      // A small body as its latin1 string goes out in the same write as the head (entry.ts).
+      if (heads.text !== undefined) res.end(heads.text, 'latin1')
+      else res.end(v.body)
       ctx.bytes = r.bodySize
     }
   }

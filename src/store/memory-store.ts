@@ -5,8 +5,17 @@
 import { LRUCache } from 'lru-cache'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
 import { bufferedWriter, variantSize } from './writer.ts'
+import { TEXT_BODY_MAX } from '../cache/entry.ts'
 
 export { variantSize } from './writer.ts'
+
+/**
+ * The bytes the memory tier counts for a variant: its record and body, and a small body twice, as
+ * it is also held as a string once served (cache/entry.ts TEXT_BODY_MAX).
+ */
+export function heldSize (record: StoredRecord): number {
+  return variantSize(record) + (record.bodySize <= TEXT_BODY_MAX ? record.bodySize : 0)
+}
 
 /** Settings of the memory tier. */
 export interface MemoryStoreOptions {
@@ -135,7 +144,7 @@ export class MemoryStore implements Store {
     let size = 0
     let until = 0
     for (const v of variants) {
-      size += variantSize(v.record)
+      size += heldSize(v.record)
       until = Math.max(until, v.record.keepUntil)
     }
     if (until - now <= 0 || size > this.#opts.maxBytes) {

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { entryOptions } from './fixtures.ts'
 import { HttpCache, variantMatches, type CacheOptions } from '../../src/cache/cache.ts'
-import { MemoryStore, variantSize } from '../../src/store/memory-store.ts'
+import { MemoryStore, heldSize, variantSize } from '../../src/store/memory-store.ts'
 import { buildRecord, storedHeaders, freshen, type Headers, type StoredRecord } from '../../src/cache/entry.ts'
 import { varyFields, secondaryKey } from '../../src/cache/key.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
@@ -310,7 +310,7 @@ t.test('HttpCache operations', async t => {
 })
 
 t.test('HttpCache over a byte-bounded store', async t => {
-  const size = variantSize(entry('aaaa').record)
+  const size = heldSize(entry('aaaa').record)
   interface Row { name: string, run: () => Promise<unknown>, want: unknown }
   const rows: Row[] = [
     {
@@ -328,7 +328,7 @@ t.test('HttpCache over a byte-bounded store', async t => {
     {
       name: 'when a response is larger than the per-entry bound → should not be stored',
       run: async () => {
-        const { cache } = newCache({}, size * 10, size - 1)
+        const { cache } = newCache({}, size * 10, variantSize(entry('aaaa').record) - 1)
         const stored = await put(cache, entry('aaaa'), {})
         return [stored, (await cache.lookup(KEY, {})).variants.length]
       },
@@ -340,7 +340,7 @@ t.test('HttpCache over a byte-bounded store', async t => {
         const { cache, store } = newCache()
         await put(cache, entry('gz', GZ, 'accept-encoding'), GZ)
         await put(cache, entry('br', BR, 'accept-encoding'), BR)
-        const sum = (await cache.variants(KEY)).reduce((n, v) => n + variantSize(v.record), 0)
+        const sum = (await cache.variants(KEY)).reduce((n, v) => n + heldSize(v.record), 0)
         return [store.stats().bytes === sum && sum > 0, store.stats().entries]
       },
       want: [true, 2]
