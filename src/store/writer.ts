@@ -18,11 +18,14 @@ export function variantSize (record: StoredRecord): number {
 /**
  * A writer that buffers at most `limit` bytes (record included) and calls `commit` with the whole
  * body at `end()`; undefined when the record alone, or its announced body, exceeds the limit.
+ * The body `commit` gets is the writer's own allocation, spanning a whole ArrayBuffer: never a
+ * caller's chunk (which the caller may still be writing to a socket) nor a slice of Node's shared
+ * Buffer pool (which would keep 8 KiB alive per small body), so a tier may release it (memory-store.ts).
  */
 export function bufferedWriter (record: StoredRecord, limit: number, commit: (record: StoredRecord, body: Buffer) => Promise<void>): BodyWriter | undefined {
   const base = variantSize({ ...record, bodySize: 0 })
   if (base + Math.max(0, record.bodySize) > limit) return undefined
-  // A known length (Content-Length) gets one allocation; otherwise chunks are joined once at the end.
+  // A known length (Content-Length) gets one allocation; otherwise chunks are copied once at the end.
   const known = record.bodySize >= 0 ? Buffer.allocUnsafeSlow(record.bodySize) : undefined
   const chunks: Buffer[] = []
   let written = 0
@@ -45,11 +48,22 @@ export function bufferedWriter (record: StoredRecord, limit: number, commit: (re
       state = 'done'
       // Only a whole body is committed: fewer bytes than Content-Length announced is a torn response.
       if (record.bodySize >= 0 && written !== record.bodySize) throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
-      await commit({ ...record, bodySize: written }, known ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, written)))
+      const body = known ?? join(chunks, written)
+      // Emptied at once: a list promoted to V8's old generation keeps its chunks alive until the next full collection.
+      chunks.length = 0
+      await commit({ ...record, bodySize: written }, body)
     },
     abort: (): void => {
       state = 'failed'
       chunks.length = 0
     }
   }
+}
+
+/** The chunks copied into one new allocation of `n` bytes. */
+function join (chunks: readonly Buffer[], n: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(n)
+  let at = 0
+  for (const c of chunks) at += c.copy(out, at)
+  return out
 }
