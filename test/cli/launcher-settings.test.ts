@@ -18,7 +18,7 @@ function proc (pid: number): { argv: string[], env: Map<string, string> } {
   return { argv, env }
 }
 
-const rows = [
+const rows: Array<{ name: string, env: Record<string, string>, semiSpace: string[], threshold: string, reexec: boolean }> = [
   {
     name: 'when nothing is set → the launcher should add its semi-space flag and malloc threshold, once',
     env: {},
