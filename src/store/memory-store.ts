@@ -41,6 +41,12 @@ export class MemoryStore implements Store {
   #reason: RemovalReason = 'delete'
   /** bodies this store allocated (writer.ts) and never handed out: no one else can hold them */
   readonly #unlent = new WeakSet<Buffer>()
+  /**
+   * the variants #write is putting in place: a slot lru-cache disposes meanwhile may share their
+   * bodies (one that expired since the caller read it; lru-cache's clock ticks once per task today,
+   * which is not a promise of its API)
+   */
+  #writing: readonly Variant[] = []
 
   onRemove: ((record: StoredRecord, reason: RemovalReason) => void) | undefined
 
@@ -59,7 +65,7 @@ export class MemoryStore implements Store {
         this.#entries -= slot.variants.length
         const records = slot.variants.map(v => v.record)
         this.#forget(key, records, [], records, why)
-        if (slot.unlent) for (const v of slot.variants) this.#release(v.body)
+        if (slot.unlent) for (const v of slot.variants) if (!this.#writing.some(w => w.body === v.body)) this.#release(v.body)
       }
     })
   }
@@ -147,6 +153,15 @@ export class MemoryStore implements Store {
 
   /** Writes a slot's variants, or drops it when none is still needed; `gone` are the records removed for good. */
   #write (key: string, variants: Variant[], gone: StoredRecord[]): void {
+    this.#writing = variants
+    try {
+      this.#place(key, variants, gone)
+    } finally {
+      this.#writing = []
+    }
+  }
+
+  #place (key: string, variants: Variant[], gone: StoredRecord[]): void {
     const now = this.#opts.clock()
     let size = 0
     let until = 0
