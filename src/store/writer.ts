@@ -34,8 +34,7 @@ export function bufferedWriter (record: StoredRecord, limit: number, commit: (re
     write: (chunk: Buffer): boolean => {
       if (state !== 'open') return false
       if (base + written + chunk.length > limit || (known !== undefined && written + chunk.length > known.length)) {
-        state = 'failed'
-        chunks.length = 0
+        fail()
         return false
       }
       if (known !== undefined) chunk.copy(known, written)
@@ -45,18 +44,31 @@ export function bufferedWriter (record: StoredRecord, limit: number, commit: (re
     },
     end: async (): Promise<void> => {
       if (state !== 'open') throw new Error('variant not stored: body exceeded its bound')
-      state = 'done'
       // Only a whole body is committed: fewer bytes than Content-Length announced is a torn response.
-      if (record.bodySize >= 0 && written !== record.bodySize) throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
+      if (record.bodySize >= 0 && written !== record.bodySize) {
+        fail()
+        throw new Error(`variant not stored: ${written} of ${record.bodySize} body bytes`)
+      }
+      state = 'done'
       const body = known ?? join(chunks, written)
       // Emptied at once: a list promoted to V8's old generation keeps its chunks alive until the next full collection.
       chunks.length = 0
       await commit({ ...record, bodySize: written }, body)
     },
     abort: (): void => {
-      state = 'failed'
-      chunks.length = 0
+      if (state === 'open') fail()
     }
+  }
+
+  /**
+   * Drops what was gathered. The preallocated body goes back at once (detached: no one else ever
+   * held it), so an origin that announces large bodies and cuts them short does not leave
+   * Content-Length bytes per response waiting for V8's next full collection.
+   */
+  function fail (): void {
+    state = 'failed'
+    chunks.length = 0
+    ;(known?.buffer as ArrayBuffer | undefined)?.transfer(0)
   }
 }
 

@@ -110,3 +110,22 @@ t.test('when a body was handed out and is then evicted, deleted or purged → it
     t.ok(held.every(b => b === 7), `${r.name}: and its bytes`)
   }
 })
+
+t.test('when writes are cut short, overrun or aborted → the preallocated bodies should be released at once', async t => {
+  const MiB = 1024 * 1024
+  const overrun = Buffer.alloc(4 * MiB + 1)
+  const rows: Array<{ name: string, finish: (w: NonNullable<ReturnType<MemoryStore['put']>>) => Promise<unknown> }> = [
+    { name: 'an origin that announces 4 MiB and sends 1 byte', finish: async w => { w.write(Buffer.from('a')); await w.end().catch(() => undefined) } },
+    { name: 'an origin that sends more than it announced', finish: async w => { w.write(overrun); await w.end().catch(() => undefined) } },
+    { name: 'an exchange aborted midway', finish: async w => { w.write(Buffer.from('a')); w.abort() } }
+  ]
+  for (const r of rows) {
+    const { store, clock } = make(64 * MiB, 8 * MiB)
+    const before = process.memoryUsage().arrayBuffers
+    // 8 × 4 MiB stays below the 64 MiB of external memory at which V8 would collect on its own.
+    for (let i = 0; i < 8; i++) await r.finish(store.put(record(`http://a/${i}`, { bodySize: 4 * MiB }, clock.t), { replaces: [], maxVariants: 4 })!)
+    const grown = (process.memoryUsage().arrayBuffers - before) / MiB
+    t.ok(grown < 12, `${r.name}: array buffers grew by ${grown.toFixed(1)} MiB after 8 failed 4 MiB writes`)
+    t.equal(store.stats().entries, 0, `${r.name}: nothing stored`)
+  }
+})
