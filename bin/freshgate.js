@@ -13,10 +13,19 @@ import { fileURLToPath } from 'node:url'
 const NEEDED = 24
 /** Set on the re-executed child so that a wrong node@24 package cannot loop. */
 const REEXEC = '_FRESHGATE_LAUNCHER_REEXEC'
-/** Set once the V8 flags below are applied, so that the re-executed process does not apply them again. */
+/** Set once the settings below are applied, so that the re-executed process does not apply them again. */
 const V8_FLAGS = '_FRESHGATE_LAUNCHER_V8_FLAGS'
 /** Semi-space size (MiB) of V8's young generation; V8's default is 16. */
-const SEMI_SPACE_MIB = 4
+const SEMI_SPACE_MIB = 2
+/**
+ * glibc malloc settings, each applied unless the environment already sets it. The mmap threshold
+ * fixed at glibc's initial 128 KiB: glibc raises it to the largest mmapped block freed (up to
+ * 32 MiB), after which stored bodies are carved from the heap arena among short-lived buffers,
+ * fragment it and do not go back to the system when freed. Fixed, a body of 128 KiB or more is
+ * mmapped and returned on release, while upstream read buffers (64 KiB) stay in the arena and are
+ * reused (a 64 KiB threshold mmaps those too: ~300 µs more CPU per 256 KiB miss, in page faults).
+ */
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' }
 /** Signals an operator sends to freshgate: passed on to the re-executed process. */
 const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
@@ -43,12 +52,16 @@ if (Number(process.versions.node.split('.')[0]) < NEEDED) {
   // V8's young generation is 2 x 16 MiB by default. Upstream body chunks are small heap objects
   // holding large off-heap buffers: they die young, and their memory comes back only when the
   // scavenger runs. Smaller semi-spaces scavenge sooner, which keeps a miss storm's peak RSS down
-  // (bench memory scenario, --max-size 32MiB: see README "Performance"). Applied by replacing this
-  // process with one started with the flag (process.execve, Node >= 23.11): same pid, no parent
-  // left waiting. An explicit --max-semi-space-size (NODE_OPTIONS or node flags) wins.
-  const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => a.startsWith('--max-semi-space-size'))
-  if (!flagged && process.env[V8_FLAGS] === undefined && typeof process.execve === 'function') {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, `--max-semi-space-size=${SEMI_SPACE_MIB}`, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { ...process.env, [V8_FLAGS]: '1' })
+  // (bench memory scenario, --max-size 32MiB: see README "Performance"). Applied, with the malloc
+  // settings above, by replacing this process with one started with them (process.execve, Node
+  // >= 23.11): same pid, no parent left waiting, nothing applied twice. An explicit
+  // --max-semi-space-size (NODE_OPTIONS or node flags) wins, as does a MALLOC_* variable already set.
+  // NODE_OPTIONS may quote its arguments ("--max-semi-space-size=8"), as some tools rewrite it.
+  const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => a.replace(/^"/, '').startsWith('--max-semi-space-size'))
+  const flags = flagged ? [] : [`--max-semi-space-size=${SEMI_SPACE_MIB}`]
+  const env = Object.fromEntries(Object.entries(MALLOC_ENV).filter(([name]) => process.env[name] === undefined))
+  if ((flags.length > 0 || Object.keys(env).length > 0) && process.env[V8_FLAGS] === undefined && typeof process.execve === 'function') {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { ...process.env, ...env, [V8_FLAGS]: '1' })
   }
   const src = new URL('../src/cli.ts', import.meta.url)
   await import(existsSync(src) ? src.href : new URL('../dist/cli.js', import.meta.url).href)

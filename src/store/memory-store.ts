@@ -1,6 +1,7 @@
 // The memory tier: the store contract (contract.ts) over lru-cache, bounded in total bytes and
 // bytes per variant. One LRU slot per primary key holds its variants, newest first; the tag
 // index lives here too and is pruned with the slots, so it is bounded by the same bound.
+// A body never handed out is freed the moment its slot leaves (see #release).
 
 import { LRUCache } from 'lru-cache'
 import type { Store, StoredRecord, Variant, BodyWriter, PutOptions, StoreStats, RemovalReason } from '../cache/contract.ts'
@@ -31,7 +32,11 @@ export interface MemoryStoreOptions {
 
 
 /** The variants of one primary key; a new array on every change, so readers never see it mutate. */
-interface Slot { variants: Variant[] }
+interface Slot {
+  variants: Variant[]
+  /** some variant's body may still be in the store's unlent set (skips the set on the hit path once read) */
+  unlent: boolean
+}
 
 /** In-memory tier over lru-cache. `get` answers synchronously. */
 export class MemoryStore implements Store {
@@ -43,6 +48,14 @@ export class MemoryStore implements Store {
   #entries = 0
   /** why the slot being disposed leaves, when lru-cache cannot know (delete vs purge) */
   #reason: RemovalReason = 'delete'
+  /** bodies this store allocated (writer.ts) and never handed out: no one else can hold them */
+  readonly #unlent = new WeakSet<Buffer>()
+  /**
+   * the variants #write is putting in place: a slot lru-cache disposes meanwhile may share their
+   * bodies (one that expired since the caller read it; lru-cache's clock ticks once per task today,
+   * which is not a promise of its API)
+   */
+  #writing: readonly Variant[] = []
 
   onRemove: ((record: StoredRecord, reason: RemovalReason) => void) | undefined
 
@@ -61,20 +74,29 @@ export class MemoryStore implements Store {
         this.#entries -= slot.variants.length
         const records = slot.variants.map(v => v.record)
         this.#forget(key, records, [], records, why)
+        if (slot.unlent) for (const v of slot.variants) if (!this.#writing.some(w => w.body === v.body)) this.#release(v.body)
       }
     })
   }
 
   get (key: string): Variant[] {
-    return this.#lru.get(key)?.variants ?? []
+    const slot = this.#lru.get(key)
+    if (slot === undefined) return []
+    if (slot.unlent) this.#lend(slot)
+    return slot.variants
   }
 
   body (key: string, id: string): Buffer | undefined {
-    return this.#lru.get(key)?.variants.find(v => v.record.id === id)?.body
+    const slot = this.#lru.get(key)
+    if (slot?.unlent === true) this.#lend(slot)
+    return slot?.variants.find(v => v.record.id === id)?.body
   }
 
   put (record: StoredRecord, opts: PutOptions): BodyWriter | undefined {
-    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => this.#commit({ record: r, body }, opts))
+    return bufferedWriter(record, Math.min(this.#opts.maxEntryBytes, this.#opts.maxBytes), async (r, body) => {
+      if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) this.#unlent.add(body)
+      this.#commit({ record: r, body }, opts)
+    })
   }
 
   async update (record: StoredRecord): Promise<boolean> {
@@ -140,6 +162,15 @@ export class MemoryStore implements Store {
 
   /** Writes a slot's variants, or drops it when none is still needed; `gone` are the records removed for good. */
   #write (key: string, variants: Variant[], gone: StoredRecord[]): void {
+    this.#writing = variants
+    try {
+      this.#place(key, variants, gone)
+    } finally {
+      this.#writing = []
+    }
+  }
+
+  #place (key: string, variants: Variant[], gone: StoredRecord[]): void {
     const now = this.#opts.clock()
     let size = 0
     let until = 0
@@ -162,7 +193,25 @@ export class MemoryStore implements Store {
       keys.add(key)
     }
     this.#entries += variants.length - previous.length
-    this.#lru.set(key, { variants }, { size: Math.max(1, size), ttl: Math.max(1, Math.ceil(until - now)) })
+    const unlent = variants.some(v => v.body !== undefined && this.#unlent.has(v.body))
+    this.#lru.set(key, { variants, unlent }, { size: Math.max(1, size), ttl: Math.max(1, Math.ceil(until - now)) })
+  }
+
+  /** The slot's bodies are handed out: from now on someone may be writing them to a socket. */
+  #lend (slot: Slot): void {
+    slot.unlent = false
+    for (const v of slot.variants) if (v.body !== undefined) this.#unlent.delete(v.body)
+  }
+
+  /**
+   * Frees a body leaving the store, when it was never handed out. A miss storm evicts bodies no
+   * one read: left to the garbage collector, each would wait in V8's old generation for a full
+   * collection, which V8 starts only once 64 MiB of such memory has piled up; detached here, its
+   * memory returns at once. A body handed out is left alone: a socket write may still be reading it.
+   */
+  #release (body: Buffer | undefined): void {
+    if (body === undefined || !this.#unlent.delete(body)) return
+    ;(body.buffer as ArrayBuffer).transfer(0)
   }
 
   /** Prunes the tag index of records leaving a slot (keeping tags the remaining variants carry) and reports `removed`. */
