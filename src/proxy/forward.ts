@@ -243,6 +243,8 @@ class Forward implements ExchangeEvents {
         tags: parseTags(headers, rt.config.tags.headers)
       }, rt.entryOptions)
       writer = rt.cache!.put(record, ctx.preq.headers, this.#current)
+      // Something is stored for the key now: it is neither hit-for-miss nor hit-for-pass any more.
+      if (writer !== undefined) rt.collapser?.markCacheable(ctx.key)
     }
     let share: BodyWriter | undefined
     if (writer === undefined && this.#flight !== undefined && status >= 500) {
@@ -251,8 +253,11 @@ class Forward implements ExchangeEvents {
       share = sharingWriter({ status, statusMessage, headers, at: now }, r => this.#settle({ kind: 'response', response: r }))
     } else if (writer === undefined) {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
-      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
-      if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) rt.collapser?.markUncacheable(ctx.key, now)
+      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss), and as
+      // hit-for-pass when nothing is stored for it (collapse.ts).
+      if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) {
+        rt.collapser?.markUncacheable(ctx.key, now, plan.kind === 'pass' && this.#entry === undefined && this.#current.length === 0)
+      }
       this.#settle(RELEASED)
       // A background exchange, or one whose client left before the head, has no one to stream to.
       if (this.#clientGone) return undefined
@@ -279,6 +284,7 @@ class Forward implements ExchangeEvents {
     const rt = this.#rt
     const kept = partWriter(rt, this.#ctx, { statusMessage, headers: this.#headers, cc, target, times: { requestTime: this.#requestTime, responseTime: now } })
     const writer = 'writer' in kept ? kept.writer : undefined
+    if (writer !== undefined) rt.collapser?.markCacheable(this.#ctx.key)
     this.#cacheStatus = cacheStatus(rt.config.cacheName, {
       fwd: this.#plan.fwd,
       stored: writer !== undefined,
