@@ -114,14 +114,7 @@ class Forward implements ExchangeEvents {
   start (): void {
     const ctx = this.#ctx
     const rt = this.#rt
-    const partial = this.#plan.partial === true
-    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
-    // A part is fetched with the client's Range (and If-Range, which only narrows what comes back).
-    if (partial) {
-      const h = ctx.preq.headers
-      if (h.range !== undefined) headers.range = h.range
-      if (h['if-range'] !== undefined) headers['if-range'] = h['if-range']
-    }
+    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined, this.#plan.partial === true)
     ctx.res?.on('close', this.#onClientClose)
     if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !ctx.preq.hasBody) return this.#send(headers, null)
     // A body is read (as far as request.bodyBuffer) before the origin request is opened.
@@ -136,7 +129,7 @@ class Forward implements ExchangeEvents {
       })
   }
 
-  #send (headers: Record<string, string | string[]>, body: ReadyBody | null): void {
+  #send (headers: string[], body: ReadyBody | null): void {
     if (this.#clientGone && this.#ctx.res !== undefined) return
     this.#requestTime = this.#rt.clock()
     this.#sentAt = performance.now()
