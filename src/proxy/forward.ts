@@ -4,7 +4,6 @@
 // invalidation (§4.4) and HEAD freshening (§4.3.5) that pass-through responses imply.
 
 import { pipeline } from 'node:stream'
-import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue } from '../http/fields.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
 import { select304, contentLocationIsTarget } from '../cache/policy.ts'
@@ -18,7 +17,7 @@ import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
 import { STORED, RELEASED, LiveBody, sharingWriter, type Flight, type Outcome } from './collapse.ts'
 import { upstreamHeaders } from './outgoing.ts'
-import { directivesFor, invalidateTarget, freshenFromHead } from './effects.ts'
+import { directivesFor, responseDirectives, invalidateTarget, freshenFromHead } from './effects.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
 import { cacheStatus, forwardedHead, serveStored, fail, failPlain, logDone } from './respond.ts'
 import { readRequestBody, type ReadyBody } from './body.ts'
@@ -307,7 +306,7 @@ class Forward implements ExchangeEvents {
     const rt = this.#rt
     const ctx = this.#ctx
     const status = this.#status
-    this.#squeeze(effectiveDirectives(this.#headers, rt.config.cache.targets).cc)
+    this.#squeeze(responseDirectives(this.#headers, rt.config.cache.targets).cc)
     const cache = rt.cache
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.
