@@ -172,6 +172,8 @@ export class ProxyHandler {
       if (!cacheable || (preq.method !== 'GET' && preq.method !== 'HEAD')) return this.#carryOut(ctx, NOTHING, rt.clock())
       // Hit-for-pass (collapse.ts): a key whose last response was not storable, with nothing
       // stored, goes straight upstream; its response is still planned and stored when it may be.
+      // Nothing this replica stores escapes it (a store clears the mark); what another replica
+      // stores in a shared tier is found once the mark ends (collapse.hitForMiss), as in Varnish.
       if (rt.collapser !== undefined) {
         const now = rt.clock()
         if (rt.collapser.passes(ctx.key, now)) return this.#carryOut(ctx, NOTHING, now, true)
