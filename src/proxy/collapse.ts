@@ -1,6 +1,7 @@
 // Request collapsing: one upstream exchange per cache key at a time; concurrent requests for the
 // key wait for its outcome (bounded), then re-read the cache or go upstream on their own.
-// Keys found uncacheable skip collapsing for a while (hit-for-miss), so bursts are not serialised.
+// Keys found uncacheable skip collapsing for a while (hit-for-miss), so bursts are not serialised;
+// those with nothing stored also skip the lookup (hit-for-pass).
 
 import type { ErrorCode } from '../errors.ts'
 
@@ -131,10 +132,16 @@ export class Flight {
 export const RELEASED: Outcome = Object.freeze({ kind: 'released' })
 export const STORED: Outcome = Object.freeze({ kind: 'stored' })
 
-/** The in-flight registry and the hit-for-miss memory. */
+/** A key found uncacheable: until when, and whether nothing was stored for it (hit-for-pass). */
+interface Uncacheable {
+  until: number
+  pass: boolean
+}
+
+/** The in-flight registry and the hit-for-miss and hit-for-pass memory. */
 export class Collapser {
   readonly #flights = new Map<string, Flight>()
-  readonly #uncacheable = new Map<string, number>()
+  readonly #uncacheable = new Map<string, Uncacheable>()
   readonly #hitForMissMs: number
   readonly #waitMs: number
   /** bound on remembered uncacheable keys */
@@ -149,16 +156,26 @@ export class Collapser {
   joinable (key: string, now: number): Flight | undefined {
     const f = this.#flights.get(key)
     if (f === undefined) return undefined
-    const until = this.#uncacheable.get(key)
-    if (until !== undefined && until > now) return undefined
+    const u = this.#uncacheable.get(key)
+    if (u !== undefined && u.until > now) return undefined
     return f
+  }
+
+  /**
+   * True when `key` is marked hit-for-pass at `now`: its last response was not storable and
+   * nothing was stored for it, so a request neither looks it up nor collapses (Varnish's
+   * hit-for-pass). Its response is still planned, and a storable one is stored and clears the mark.
+   */
+  passes (key: string, now: number): boolean {
+    const u = this.#uncacheable.get(key)
+    return u !== undefined && u.pass && u.until > now
   }
 
   /** Starts a flight for `key`, unless the key is marked uncacheable (then returns undefined). */
   lead (key: string, now: number): Flight | undefined {
-    const until = this.#uncacheable.get(key)
-    if (until !== undefined) {
-      if (until > now) return undefined
+    const u = this.#uncacheable.get(key)
+    if (u !== undefined) {
+      if (u.until > now) return undefined
       this.#uncacheable.delete(key)
     }
     if (this.#flights.has(key)) return undefined
@@ -173,17 +190,22 @@ export class Collapser {
     f.settle(o)
   }
 
-  /** Remembers that `key` produced an uncacheable response (hit-for-miss). */
-  markUncacheable (key: string, now: number): void {
+  /**
+   * Remembers that `key` produced an uncacheable response (hit-for-miss), for the hit-for-miss
+   * time; `pass` when nothing is stored for the key either (hit-for-pass, see `passes`).
+   */
+  markUncacheable (key: string, now: number, pass = false): void {
     if (this.#hitForMissMs <= 0) return
+    // Oldest first: a key marked again moves to the end.
+    this.#uncacheable.delete(key)
     if (this.#uncacheable.size >= Collapser.MAX_UNCACHEABLE) {
       const oldest = this.#uncacheable.keys().next().value
       if (oldest !== undefined) this.#uncacheable.delete(oldest)
     }
-    this.#uncacheable.set(key, now + this.#hitForMissMs)
+    this.#uncacheable.set(key, { until: now + this.#hitForMissMs, pass })
   }
 
-  /** Forgets hit-for-miss for `key` (a later response for it was stored). */
+  /** Forgets hit-for-miss and hit-for-pass for `key` (a later response for it is being stored). */
   markCacheable (key: string): void {
     this.#uncacheable.delete(key)
   }

@@ -1,7 +1,7 @@
 // What a forwarded response implies beyond its own answer: the directives it is stored with, the
 // invalidation an unsafe method's success causes (RFC 9111 §4.4), and HEAD freshening (§4.3.5).
 
-import { effectiveDirectives } from '../http/targeted.ts'
+import { effectiveDirectives, type EffectiveDirectives } from '../http/targeted.ts'
 import { withDefaultTtl } from '../cache/policy.ts'
 import { applyTtlRules } from '../cache/overrides.ts'
 import { storedHeaders, freshen, type Headers } from '../cache/entry.ts'
@@ -11,7 +11,7 @@ import type { Ctx, Runtime } from './context.ts'
 
 /** The effective directives and the TTL rules' outcome for a response. */
 export interface Directives {
-  eff: ReturnType<typeof effectiveDirectives>
+  eff: EffectiveDirectives
   ttl: ReturnType<typeof applyTtlRules>
 }
 
@@ -21,11 +21,33 @@ export interface Directives {
  */
 export function directivesFor (rt: Runtime, ctx: Ctx, headers: Headers, status: number, now: number): Directives {
   const route = ctx.route.route
-  const eff = effectiveDirectives(headers, rt.config.cache.targets)
+  const eff = responseDirectives(headers, rt.config.cache.targets)
   const targeted = eff.target !== undefined
   const ttl = applyTtlRules(withDefaultTtl(eff.cc, headers, route.cache.defaultTtl, targeted), headers, status,
     ctx.route.settings, rt.entryOptions, targeted, now)
   return { eff, ttl }
+}
+
+/** Parsed Cache-Control values of responses without a targeted field, by value; bounded. */
+const parsed = new Map<string, EffectiveDirectives>()
+const MAX_PARSED = 256
+
+/**
+ * A response's effective directives (http/targeted.ts). An origin sends the same few
+ * Cache-Control values over and over: a response without a targeted field reuses the parse of
+ * its value (parsed directives are never modified).
+ */
+export function responseDirectives (headers: Headers, targets: readonly string[]): EffectiveDirectives {
+  const value = headers['cache-control']
+  if (typeof value !== 'string') return effectiveDirectives(headers, targets)
+  for (const t of targets) if (headers[t] !== undefined) return effectiveDirectives(headers, targets)
+  let eff = parsed.get(value)
+  if (eff === undefined) {
+    eff = effectiveDirectives(headers, targets)
+    if (parsed.size >= MAX_PARSED) parsed.clear()
+    parsed.set(value, eff)
+  }
+  return eff
 }
 
 /**

@@ -60,6 +60,8 @@ export class Exchange implements ResponseSink {
   /** bytes this exchange counts in the budget */
   #counted = 0
   #waitingDrain = false
+  /** a 'close' listener on the client gives back what is counted */
+  #watchingClose = false
   #running: Running | undefined
   #route: BodyRoute | undefined
   #discard = false
@@ -116,11 +118,10 @@ export class Exchange implements ResponseSink {
     }
     if (route === undefined || (route.client === undefined && route.writer === undefined)) return this.abort(new Error('response body not needed'))
     this.#route = route
-    route.client?.once('close', this.#release)
   }
 
   /** Gives back what this exchange counted: the client drained, finished or went away. */
-  #release = (): void => {
+  #release (): void {
     this.#budget.used -= this.#counted
     this.#counted = 0
   }
@@ -139,8 +140,13 @@ export class Exchange implements ResponseSink {
     const res = route.client
     if (res === undefined) return true
     if (res.write(chunk)) return true
-    // The client is slower than the origin: keep taking the body while it fits the budget.
+    // The client is slower than the origin: keep taking the body while it fits the budget, and
+    // give back what is counted when the client goes away (listened for only from here on).
     const budget = this.#budget
+    if (this.#counted === 0 && !this.#watchingClose) {
+      this.#watchingClose = true
+      res.once('close', () => this.#release())
+    }
     budget.used += res.writableLength - this.#counted
     this.#counted = res.writableLength
     if (!this.#waitingDrain) {

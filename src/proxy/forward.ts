@@ -4,7 +4,6 @@
 // invalidation (§4.4) and HEAD freshening (§4.3.5) that pass-through responses imply.
 
 import { pipeline } from 'node:stream'
-import { effectiveDirectives } from '../http/targeted.ts'
 import { firstValue } from '../http/fields.ts'
 import { shouldAnswer304 } from '../http/conditional.ts'
 import { select304, contentLocationIsTarget } from '../cache/policy.ts'
@@ -18,7 +17,7 @@ import type { CacheControl } from '../http/cache-control.ts'
 import type { ErrorCode } from '../errors.ts'
 import { STORED, RELEASED, LiveBody, sharingWriter, type Flight, type Outcome } from './collapse.ts'
 import { upstreamHeaders } from './outgoing.ts'
-import { directivesFor, invalidateTarget, freshenFromHead } from './effects.ts'
+import { directivesFor, responseDirectives, invalidateTarget, freshenFromHead } from './effects.ts'
 import type { Ctx, Runtime, ServedKind } from './context.ts'
 import { cacheStatus, forwardedHead, serveStored, fail, failPlain, logDone } from './respond.ts'
 import { readRequestBody, type ReadyBody } from './body.ts'
@@ -114,14 +113,7 @@ class Forward implements ExchangeEvents {
   start (): void {
     const ctx = this.#ctx
     const rt = this.#rt
-    const partial = this.#plan.partial === true
-    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined)
-    // A part is fetched with the client's Range (and If-Range, which only narrows what comes back).
-    if (partial) {
-      const h = ctx.preq.headers
-      if (h.range !== undefined) headers.range = h.range
-      if (h['if-range'] !== undefined) headers['if-range'] = h['if-range']
-    }
+    const headers = upstreamHeaders(rt, ctx, this.#plan.fill, this.#plan.validate ? this.#entry?.record : undefined, this.#plan.partial === true)
     ctx.res?.on('close', this.#onClientClose)
     if (ctx.body === undefined || ctx.method === 'GET' || ctx.method === 'HEAD' || !ctx.preq.hasBody) return this.#send(headers, null)
     // A body is read (as far as request.bodyBuffer) before the origin request is opened.
@@ -136,7 +128,7 @@ class Forward implements ExchangeEvents {
       })
   }
 
-  #send (headers: Record<string, string | string[]>, body: ReadyBody | null): void {
+  #send (headers: string[], body: ReadyBody | null): void {
     if (this.#clientGone && this.#ctx.res !== undefined) return
     this.#requestTime = this.#rt.clock()
     this.#sentAt = performance.now()
@@ -243,6 +235,8 @@ class Forward implements ExchangeEvents {
         tags: parseTags(headers, rt.config.tags.headers)
       }, rt.entryOptions)
       writer = rt.cache!.put(record, ctx.preq.headers, this.#current)
+      // Something is stored for the key now: it is neither hit-for-miss nor hit-for-pass any more.
+      if (writer !== undefined) rt.collapser?.markCacheable(ctx.key)
     }
     let share: BodyWriter | undefined
     if (writer === undefined && this.#flight !== undefined && status >= 500) {
@@ -251,8 +245,11 @@ class Forward implements ExchangeEvents {
       share = sharingWriter({ status, statusMessage, headers, at: now }, r => this.#settle({ kind: 'response', response: r }))
     } else if (writer === undefined) {
       // Requests whose own directives or Authorization rule out storing never lead a flight, so a
-      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss).
-      if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) rt.collapser?.markUncacheable(ctx.key, now)
+      // leader's reason is the response's: remember the key as uncacheable (hit-for-miss), and as
+      // hit-for-pass when nothing is stored for it (collapse.ts).
+      if (this.#flight !== undefined && (plan.kind !== 'pass' || plan.uncacheable)) {
+        rt.collapser?.markUncacheable(ctx.key, now, plan.kind === 'pass' && this.#entry === undefined && this.#current.length === 0)
+      }
       this.#settle(RELEASED)
       // A background exchange, or one whose client left before the head, has no one to stream to.
       if (this.#clientGone) return undefined
@@ -279,6 +276,7 @@ class Forward implements ExchangeEvents {
     const rt = this.#rt
     const kept = partWriter(rt, this.#ctx, { statusMessage, headers: this.#headers, cc, target, times: { requestTime: this.#requestTime, responseTime: now } })
     const writer = 'writer' in kept ? kept.writer : undefined
+    if (writer !== undefined) rt.collapser?.markCacheable(this.#ctx.key)
     this.#cacheStatus = cacheStatus(rt.config.cacheName, {
       fwd: this.#plan.fwd,
       stored: writer !== undefined,
@@ -308,7 +306,7 @@ class Forward implements ExchangeEvents {
     const rt = this.#rt
     const ctx = this.#ctx
     const status = this.#status
-    this.#squeeze(effectiveDirectives(this.#headers, rt.config.cache.targets).cc)
+    this.#squeeze(responseDirectives(this.#headers, rt.config.cache.targets).cc)
     const cache = rt.cache
     // RFC 9111 §4.4: a non-error response to an unsafe method invalidates the target URI and the
     // URIs in Location and Content-Location when they share its origin.

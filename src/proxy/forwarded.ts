@@ -34,8 +34,14 @@ export interface Hop {
   tls: boolean
 }
 
+/** The fields freshgate writes its own view into. */
+const OWN_VIEW = new Set(['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'])
+
+/** The look-alikes: passed on from a trusted peer as they are, dropped from any other. */
+const LOOK_ALIKES = [...FORWARDING_FIELDS].filter(n => !OWN_VIEW.has(n))
+
 /**
- * The forwarding fields for the upstream request.
+ * Appends the forwarding fields for the upstream request to a flat [name, value, …] list.
  * - From a trusted peer: X-Forwarded-For gets the peer appended; X-Forwarded-Proto and
  *   X-Forwarded-Host are kept (set to freshgate's view when absent); Forwarded gets this hop
  *   appended (RFC 7239 §7.1); the look-alikes pass unchanged.
@@ -43,23 +49,44 @@ export interface Hop {
  *   look-alikes are dropped.
  * freshgate's view: the peer, https behind its own TLS (else http), and the request's authority.
  */
-export function forwardedFields (req: ProxyRequest, hop: Hop): Record<string, string> {
+export function pushForwardedFields (out: string[], req: ProxyRequest, hop: Hop): void {
   const proto = hop.tls ? 'https' : 'http'
-  const element = `for=${nodeName(hop.peer)};proto=${proto};host=${paramValue(req.authority)}`
-  const src = req.headers
+  const element = forwardedElement(hop.peer, proto, req.authority)
   if (!hop.trusted) {
-    return { 'x-forwarded-for': hop.peer, 'x-forwarded-proto': proto, 'x-forwarded-host': req.authority, forwarded: element }
+    out.push('x-forwarded-for', hop.peer, 'x-forwarded-proto', proto, 'x-forwarded-host', req.authority, 'forwarded', element)
+    return
   }
-  const out: Record<string, string> = {}
-  for (const name of FORWARDING_FIELDS) {
+  const src = req.headers
+  out.push(
+    'x-forwarded-for', appendMember(src['x-forwarded-for'], hop.peer),
+    'x-forwarded-proto', joinField(src['x-forwarded-proto']) ?? proto,
+    'x-forwarded-host', joinField(src['x-forwarded-host']) ?? req.authority,
+    'forwarded', appendMember(src.forwarded, element)
+  )
+  for (const name of LOOK_ALIKES) {
     const v = joinField(src[name])
-    if (v !== undefined) out[name] = v
+    if (v !== undefined) out.push(name, v)
   }
-  out['x-forwarded-for'] = appendMember(src['x-forwarded-for'], hop.peer)
-  out['x-forwarded-proto'] ??= proto
-  out['x-forwarded-host'] ??= req.authority
-  out.forwarded = appendMember(src.forwarded, element)
+}
+
+/** The forwarding fields for the upstream request as a map (see pushForwardedFields). */
+export function forwardedFields (req: ProxyRequest, hop: Hop): Record<string, string> {
+  const flat: string[] = []
+  pushForwardedFields(flat, req, hop)
+  const out: Record<string, string> = {}
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!
   return out
+}
+
+/** The last element built: a connection's requests come from one peer for one authority. */
+let last = { peer: '', proto: '', authority: '', element: '' }
+
+/** This hop's Forwarded element (RFC 7239 §4): `for=…;proto=…;host=…`. */
+function forwardedElement (peer: string, proto: string, authority: string): string {
+  if (peer === last.peer && proto === last.proto && authority === last.authority) return last.element
+  const element = `for=${nodeName(peer)};proto=${proto};host=${paramValue(authority)}`
+  last = { peer, proto, authority, element }
+  return element
 }
 
 /** RFC 7239 §6: an IPv6 node is bracketed, and then quoted because ":" is not a token character. */

@@ -170,6 +170,14 @@ export class ProxyHandler {
       const cacheable = rt.cache !== undefined && route.route.cache.enabled
       // Only GET and HEAD can be answered from the cache; other methods are planned without a lookup.
       if (!cacheable || (preq.method !== 'GET' && preq.method !== 'HEAD')) return this.#carryOut(ctx, NOTHING, rt.clock())
+      // Hit-for-pass (collapse.ts): a key whose last response was not storable, with nothing
+      // stored, goes straight upstream; its response is still planned and stored when it may be.
+      // Nothing this replica stores escapes it (a store clears the mark); what another replica
+      // stores in a shared tier is found once the mark ends (collapse.hitForMiss), as in Varnish.
+      if (rt.collapser !== undefined) {
+        const now = rt.clock()
+        if (rt.collapser.passes(ctx.key, now)) return this.#carryOut(ctx, NOTHING, now, true)
+      }
       // The memory tier answers synchronously: the hit path allocates no promise.
       const found = rt.cache!.lookup(ctx.key, preq.headers)
       if (found instanceof Promise) {
@@ -212,8 +220,8 @@ export class ProxyHandler {
     }).catch(err => this.#crash(ctx, err))
   }
 
-  /** Plans the request (cache/plan.ts) and carries the plan out. */
-  #carryOut (ctx: Ctx, found: Lookup, now: number): void {
+  /** Plans the request (cache/plan.ts) and carries the plan out; `pass`: the key is hit-for-pass, so it does not collapse. */
+  #carryOut (ctx: Ctx, found: Lookup, now: number, pass = false): void {
     const rt = this.#rt
     const h = ctx.preq.headers
     // A partial variant (cache/partial.ts) is not a response to serve: it only answers ranges.
@@ -228,7 +236,7 @@ export class ProxyHandler {
       authorization: h.authorization !== undefined,
       originConditional: h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined,
       range: h.range !== undefined,
-      collapse: rt.collapser !== undefined,
+      collapse: rt.collapser !== undefined && !pass,
       rangeFill: rt.config.cache.rangeFill
     }, { entry: entry?.record, hasVariants: found.variants.length > 0 }, now)
     switch (plan.kind) {

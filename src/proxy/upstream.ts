@@ -39,7 +39,8 @@ export interface Exchange {
 export interface UpstreamRequest {
   method: string
   path: string
-  headers: Record<string, string | string[]>
+  /** name, value, name, value… */
+  headers: string[]
   body: Dispatcher.DispatchOptions['body']
 }
 
@@ -51,31 +52,87 @@ export class UpstreamBusyError extends Error {
   }
 }
 
+/**
+ * Requests waiting for an origin connection, oldest first, under one timer: undici queues requests
+ * without a bound in time, so one still waiting after `ms` is answered 503 at once, and dropped
+ * when a connection frees up. All share one timeout, so they are due in the order they came (a
+ * reload with another timeout starts a new watch). A request leaves the list when it starts, so
+ * the list holds only those still waiting.
+ */
+class QueueWatch {
+  readonly ms: number
+  #first: SinkHandler | undefined
+  #last: SinkHandler | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (ms: number) {
+    this.ms = ms
+  }
+
+  add (h: SinkHandler, now: number): void {
+    h.due = now + this.ms
+    h.watch = this
+    h.prev = this.#last
+    if (this.#last === undefined) this.#first = h
+    else this.#last.next = h
+    this.#last = h
+    if (this.#timer === undefined) this.#arm(now)
+  }
+
+  remove (h: SinkHandler): void {
+    if (h.prev === undefined) this.#first = h.next
+    else h.prev.next = h.next
+    if (h.next === undefined) this.#last = h.prev
+    else h.next.prev = h.prev
+    h.prev = h.next = h.watch = undefined
+  }
+
+  #arm (now: number): void {
+    if (this.#first === undefined) return
+    this.#timer = setTimeout(this.#fire, Math.max(0, this.#first.due - now))
+    this.#timer.unref()
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined
+    const now = performance.now()
+    for (let h = this.#first; h !== undefined && h.due <= now; h = this.#first) {
+      this.remove(h)
+      h.expire(this.ms)
+    }
+    this.#arm(now)
+  }
+}
+
 class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   #controller: Dispatcher.DispatchController | undefined
   #aborted: Error | undefined
   /** the sink heard of a failure already (queue timeout); later events are not for it */
   #reported = false
-  #queueTimer: NodeJS.Timeout | undefined
+  /** the watch it waits in for an origin connection, with its neighbours there and when it is due (performance.now()) */
+  watch: QueueWatch | undefined
+  prev: SinkHandler | undefined
+  next: SinkHandler | undefined
+  due = 0
+  /** it left undici's queue: started on an origin connection, or failed */
+  dequeued = false
   readonly #sink: ResponseSink
 
-  constructor (sink: ResponseSink, queueTimeout: number) {
+  constructor (sink: ResponseSink) {
     this.#sink = sink
-    // undici queues requests without a bound in time: a request still waiting for a connection
-    // after queueTimeout is answered 503 at once, and dropped when a connection frees up.
-    this.#queueTimer = setTimeout(() => {
-      this.#queueTimer = undefined
-      this.#aborted = new UpstreamBusyError(queueTimeout)
-      this.#reported = true
-      this.#sink.error(this.#aborted)
-    }, queueTimeout)
-    this.#queueTimer.unref()
+  }
+
+  /** Waited too long for a connection: the sink hears of it now, undici's later events are ignored. */
+  expire (ms: number): void {
+    this.#aborted = new UpstreamBusyError(ms)
+    this.#reported = true
+    this.#sink.error(this.#aborted)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer)
-    this.#queueTimer = undefined
+    this.dequeued = true
+    this.watch?.remove(this)
     if (this.#aborted !== undefined) controller.abort(this.#aborted)
   }
 
@@ -90,7 +147,8 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
     this.#controller = controller
     // RFC 9112 allows obs-text in the reason phrase; Node refuses to write it. Keep only a
     // visible-ASCII reason, else the standard one.
-    const reason = statusMessage !== undefined && /^[\t\x20-\x7e]*$/.test(statusMessage) ? statusMessage : (STATUS_CODES[status] ?? '')
+    const standard = STATUS_CODES[status] ?? ''
+    const reason = statusMessage === standard || (statusMessage !== undefined && /^[\t\x20-\x7e]*$/.test(statusMessage)) ? statusMessage : standard
     this.#sink.head(status, reason, headers)
   }
 
@@ -103,8 +161,8 @@ class SinkHandler implements Dispatcher.DispatchHandler, Exchange {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
-    if (this.#queueTimer !== undefined) clearTimeout(this.#queueTimer)
-    this.#queueTimer = undefined
+    this.dequeued = true
+    this.watch?.remove(this)
     if (this.#reported) return
     this.#reported = true
     this.#sink.error(err)
@@ -137,14 +195,14 @@ export class Upstream {
   readonly #pool: UndiciPool
   #headersTimeout: number
   #bodyTimeout: number
-  #queueTimeout: number
+  #queue: QueueWatch
   readonly origin: string
 
   constructor (config: Config, origin: string) {
     this.origin = origin
     this.#headersTimeout = config.timeouts.headers
     this.#bodyTimeout = config.timeouts.body
-    this.#queueTimeout = config.upstream.queueTimeout
+    this.#queue = new QueueWatch(config.upstream.queueTimeout)
     this.#pool = new Pool(origin, {
       connections: config.upstream.connections,
       pipelining: config.upstream.pipelining,
@@ -162,12 +220,12 @@ export class Upstream {
   configure (config: Config): void {
     this.#headersTimeout = config.timeouts.headers
     this.#bodyTimeout = config.timeouts.body
-    this.#queueTimeout = config.upstream.queueTimeout
+    if (config.upstream.queueTimeout !== this.#queue.ms) this.#queue = new QueueWatch(config.upstream.queueTimeout)
   }
 
   /** Starts an exchange; the sink receives the response. */
   send (req: UpstreamRequest, sink: ResponseSink): Exchange {
-    const handler = new SinkHandler(sink, this.#queueTimeout)
+    const handler = new SinkHandler(sink)
     // dispatch throws synchronously on requests undici refuses; the caller turns that into a 502.
     this.#pool.dispatch({
       path: req.path,
@@ -177,6 +235,8 @@ export class Upstream {
       headersTimeout: this.#headersTimeout,
       bodyTimeout: this.#bodyTimeout
     }, handler)
+    // Started at once on a free connection: nothing to watch.
+    if (!handler.dequeued) this.#queue.add(handler, performance.now())
     return handler
   }
 
