@@ -22,7 +22,8 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  * https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
 export function hopByHopFor (connection: string | string[] | undefined): ReadonlySet<string> {
-  if (connection === undefined) return HOP_BY_HOP
+  // The common values name no field: no list to parse.
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return HOP_BY_HOP
   const named = splitList(connection).map(n => n.toLowerCase()).filter(n => n !== 'close' && n !== 'keep-alive')
   if (named.length === 0) return HOP_BY_HOP
   const set = new Set(HOP_BY_HOP)

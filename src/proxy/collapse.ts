@@ -77,6 +77,9 @@ export class LiveBody {
   end (): void {
     if (this.#state !== 'open') return
     this.#state = 'ended'
+    // Nobody subscribes to a body that is no longer open: the replay chunks go now, not with this
+    // object (a LiveBody promoted to V8's old generation would keep them until a full collection).
+    this.#chunks.length = 0
     for (const s of this.#subscribers) s.end()
     this.#subscribers.clear()
   }
@@ -84,6 +87,7 @@ export class LiveBody {
   fail (): void {
     if (this.#state !== 'open') return
     this.#state = 'failed'
+    this.#chunks.length = 0
     for (const s of this.#subscribers) s.fail()
     this.#subscribers.clear()
   }

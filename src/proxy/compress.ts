@@ -49,10 +49,18 @@ const COMPRESSIBLE = new Set([
 export function compressibleType (contentType: string | string[] | undefined): boolean {
   const v = firstValue(contentType)
   if (v === undefined) return false
+  const seen = typeVerdicts.get(v)
+  if (seen !== undefined) return seen
   const type = v.split(';')[0]!.trim().toLowerCase()
-  if (type === 'text/event-stream') return false
-  return type.startsWith('text/') || type.endsWith('+json') || type.endsWith('+xml') || COMPRESSIBLE.has(type)
+  const verdict = type !== 'text/event-stream' && (type.startsWith('text/') || type.endsWith('+json') || type.endsWith('+xml') || COMPRESSIBLE.has(type))
+  if (typeVerdicts.size < MAX_TYPE_VERDICTS) typeVerdicts.set(v, verdict)
+  return verdict
 }
+
+/** Content-Type values seen, and whether they are compressible: a site serves a handful. */
+const typeVerdicts = new Map<string, boolean>()
+/** Bound on typeVerdicts: values past it are judged every time. */
+const MAX_TYPE_VERDICTS = 256
 
 /**
  * True when freshgate may compress a response: a 200 the origin sent without a Content-Encoding

@@ -13,18 +13,6 @@ export function rulesFor (global: HeaderRules, route: HeaderRules | undefined, d
   return out
 }
 
-/** Applies rules to a field map in place: remove, then set, then add. */
-export function rewriteFields (fields: Record<string, string | string[]>, rules: readonly FieldRules[]): void {
-  for (const r of rules) {
-    for (const name of r.remove) delete fields[name]
-    for (const name in r.set) fields[name] = r.set[name]!
-    for (const name in r.add) {
-      const v = fields[name]
-      fields[name] = v === undefined ? r.add[name]! : [...(Array.isArray(v) ? v : [v]), r.add[name]!]
-    }
-  }
-}
-
 /** Applies rules to a flat [name, value, …] head (lowercase names), returning a new one. */
 export function rewriteHead (head: readonly string[], rules: readonly FieldRules[]): string[] {
   let out = [...head]
