@@ -124,7 +124,7 @@ export const SCHEMA: readonly OptionSpec[] = [
 
   { key: 'collapse.enabled', type: 'boolean', flag: 'collapse', default: true, doc: 'Collapse concurrent misses and revalidations of one key into one upstream request' },
   { key: 'collapse.waitTimeout', type: 'duration', flag: 'collapse-wait-timeout', default: 15_000, min: 0, doc: 'Longest a collapsed request waits for the leader before going upstream itself' },
-  { key: 'collapse.hitForMiss', type: 'duration', flag: 'hit-for-miss', default: 30_000, min: 0, doc: 'How long a key found uncacheable skips collapsing' },
+  { key: 'collapse.hitForMiss', type: 'duration', flag: 'hit-for-miss', default: 30_000, min: 0, doc: 'How long a key found uncacheable skips collapsing, and, when nothing is stored for it, the cache lookup (hit-for-pass)' },
 
   { key: 'upstream.connections', type: 'integer', flag: 'upstream-connections', default: 128, min: 1, max: 65535, doc: 'Most connections to the origin' },
   { key: 'upstream.pipelining', type: 'integer', flag: 'upstream-pipelining', default: 1, min: 0, max: 128, doc: 'Requests pipelined per origin connection (1: keep-alive without pipelining, 0: no keep-alive)' },
