@@ -175,6 +175,11 @@ export class Collapser {
     return u !== undefined && u.pass && u.until > now
   }
 
+  /** Keys marked hit-for-miss or hit-for-pass (expired marks included until they are next seen). */
+  get marked (): number {
+    return this.#uncacheable.size
+  }
+
   /** Starts a flight for `key`, unless the key is marked uncacheable (then returns undefined). */
   lead (key: string, now: number): Flight | undefined {
     const u = this.#uncacheable.get(key)

@@ -138,12 +138,15 @@ async function compressBody (body: Buffer, coding: Coding): Promise<Buffer> {
   return await gzipAsync(body, GZIP)
 }
 
-/** Separates a coded variant's id from its identity variant's ("<id>.br"). */
-const CODED_ID = /^(.+)\.(br|zstd|gzip)$/
-
-/** The identity variant id a coded variant was made from, or undefined for a variant freshgate did not code. */
+/**
+ * The identity variant id a coded variant was made from ("<id>.br" → "<id>"), or undefined for a
+ * variant freshgate did not code. Asked on every hit: no regular expression.
+ */
 export function identityIdOf (id: string): string | undefined {
-  return CODED_ID.exec(id)?.[1]
+  const dot = id.lastIndexOf('.')
+  if (dot <= 0) return undefined
+  const coding = id.slice(dot + 1)
+  return coding === 'br' || coding === 'zstd' || coding === 'gzip' ? id.slice(0, dot) : undefined
 }
 
 /** Coded variants being made, so concurrent hits compress a body once. */

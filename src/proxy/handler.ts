@@ -174,7 +174,8 @@ export class ProxyHandler {
       // stored, goes straight upstream; its response is still planned and stored when it may be.
       // Nothing this replica stores escapes it (a store clears the mark); what another replica
       // stores in a shared tier is found once the mark ends (collapse.hitForMiss), as in Varnish.
-      if (rt.collapser !== undefined) {
+      // A hit costs one size check while no key is marked.
+      if (rt.collapser !== undefined && rt.collapser.marked > 0) {
         const now = rt.clock()
         if (rt.collapser.passes(ctx.key, now)) return this.#carryOut(ctx, NOTHING, now, true)
       }

@@ -6,7 +6,7 @@ import t from 'tap'
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync, gzipSync } from 'node:zlib'
 import { request, Agent } from 'undici'
 import { setup } from './harness.ts'
-import { compressible, compressibleType, codedETag, codingFor, codedVariant, compressions } from '../../src/proxy/compress.ts'
+import { compressible, compressibleType, codedETag, codingFor, codedVariant, compressions, identityIdOf } from '../../src/proxy/compress.ts'
 import { parseCacheControl } from '../../src/http/cache-control.ts'
 import { HttpCache } from '../../src/cache/cache.ts'
 import { MemoryStore } from '../../src/store/memory-store.ts'
@@ -235,4 +235,12 @@ t.test('codedVariant → should store the coded body beside a stored identity on
   await cache.invalidate('http://a/invalidated')
   await making
   t.same(await cache.variants('http://a/invalidated'), [], 'when the URL is invalidated while compressing → the coded copy is not stored')
+})
+
+t.test('identityIdOf: the identity id of a coded variant id, as the pattern ^(.+)\\.(br|zstd|gzip)$ reads it', async t => {
+  const rows: Array<[string, string | undefined]> = [
+    ['abc.br', 'abc'], ['abc.zstd', 'abc'], ['abc.gzip', 'abc'], ['a.b.gzip', 'a.b'],
+    ['abc', undefined], ['.br', undefined], ['abc.deflate', undefined], ['abc.br.x', undefined], ['abc.BR', undefined], ['abc.', undefined]
+  ]
+  for (const [id, want] of rows) t.equal(identityIdOf(id), want, `${id} → ${String(want)}`)
 })
