@@ -225,7 +225,12 @@ export function primaryRuntime (config: () => Config, hub: WorkerHub): AdminRunt
     records: async key => await hub.records(key),
     keys: async limit => await hub.keys(limit),
     stats: async () => sumStats(await hub.stats()),
-    shared: async () => config().store.shared === undefined ? undefined : (await hub.stats())[0]?.shared ?? 'connecting',
+    // The worst state of any worker: ready only when every worker reaches the tier.
+    shared: async () => {
+      if (config().store.shared === undefined) return undefined
+      const states = (await hub.stats()).map(s => s.shared ?? 'connecting')
+      return states.includes('down') ? 'down' : states.includes('connecting') || states.length === 0 ? 'connecting' : 'ready'
+    },
     listening: () => hub.count() > 0,
     // The admin port must differ from the one the workers share (restart-only).
     port: config().port,

@@ -100,6 +100,11 @@ t.test('two workers with a shared tier fill once between them and purge together
     for (let i = 0; i < n; i++) bodies.push((await get(`${proxy}/obj`, { headers: close })).body)
     return bodies
   }
+  // Every worker reaches Redis before the first request (/readyz reports the worst worker's state).
+  for (let i = 0; i < 100; i++) {
+    if ((JSON.parse((await get(`${admin}/readyz`)).body) as { shared?: string }).shared === 'ready') break
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
   // The write to the shared tier follows the response: give it a moment before the other worker asks.
   await burst(1)
   await new Promise(resolve => setTimeout(resolve, 200))
