@@ -262,11 +262,8 @@ async function runPrimary (config: Config, sources: ConfigSources, log: Logger):
     }
     if (!started.has(worker.id)) {
       log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'a worker exited before it started listening; stopping')
-      stopping = true
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
       process.exitCode = code !== null && code !== 0 ? code : EXIT_START
-      setTimeout(() => process.exit(), 2000).unref()
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
+      stop('start-up failure')
       return
     }
     started.delete(worker.id)
@@ -274,13 +271,16 @@ async function runPrimary (config: Config, sources: ConfigSources, log: Logger):
     log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal }, 'worker exited; starting a new one')
     setTimeout(fork, 500).unref()
   })
-  const stop = (signal: string): void => {
+  // Exits with process.exitCode (0 unless a start-up failure set it) once every worker is gone.
+  function stop (signal: string): void {
     if (stopping) return
     stopping = true
     log.info({ signal, workers: config.workers }, 'stopping workers')
     admin?.drain()
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
-    setTimeout(() => process.exit(0), config.shutdownTimeout + 1000).unref()
+    const workers = Object.values(cluster.workers ?? {})
+    if (workers.length === 0) process.exit()
+    for (const w of workers) w?.process.kill('SIGTERM')
+    setTimeout(() => process.exit(), config.shutdownTimeout + 1000).unref()
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

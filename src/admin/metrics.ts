@@ -106,7 +106,6 @@ export class Tallies {
 
   constructor () {
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) if (code.startsWith('FG_UPSTREAM_')) this.upstreamErrors.set(code, 0)
-    this.routeRow('default')
   }
 
   /** The counts of one route label; labels past MAX_ROUTE_LABELS count as "other". */

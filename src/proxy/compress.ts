@@ -45,6 +45,11 @@ const COMPRESSIBLE = new Set([
   'font/otf'
 ])
 
+/** Content-Type values seen, and whether they are compressible: a site serves a handful. */
+const typeVerdicts = new Map<string, boolean>()
+/** Bound on typeVerdicts: values past it are judged every time. */
+const MAX_TYPE_VERDICTS = 256
+
 /** True for a Content-Type worth compressing (parameters ignored, case-insensitive). */
 export function compressibleType (contentType: string | string[] | undefined): boolean {
   const v = firstValue(contentType)
@@ -56,11 +61,6 @@ export function compressibleType (contentType: string | string[] | undefined): b
   if (typeVerdicts.size < MAX_TYPE_VERDICTS) typeVerdicts.set(v, verdict)
   return verdict
 }
-
-/** Content-Type values seen, and whether they are compressible: a site serves a handful. */
-const typeVerdicts = new Map<string, boolean>()
-/** Bound on typeVerdicts: values past it are judged every time. */
-const MAX_TYPE_VERDICTS = 256
 
 /**
  * True when freshgate may compress a response: a 200 the origin sent without a Content-Encoding

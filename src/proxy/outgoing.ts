@@ -29,8 +29,7 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
     const v = src[name]
     if (v === undefined || drop.has(name) || name === 'expect' || name === 'via' || name === 'host' || FORWARDING_FIELDS.has(name)) continue
     if (fill && (CLIENT_CONDITIONALS.has(name) || name === 'accept-encoding')) continue
-    if (typeof v === 'string') out.push(name, v)
-    else for (const x of v) out.push(name, x)
+    pushField(out, name, v)
   }
   if (validators !== undefined) {
     if (validators.etag !== undefined) out.push('if-none-match', validators.etag)
@@ -50,7 +49,10 @@ export function upstreamHeaders (rt: Runtime, ctx: Ctx, fill: boolean, validator
   const fields = rules.length === 0 ? out : rewriteHead(out, rules)
   if (!part) return fields
   // A part is fetched with the client's Range (and If-Range, which only narrows what comes back).
-  return [...withoutFields(fields, PART_FIELDS), ...listOf('range', src.range), ...listOf('if-range', src['if-range'])]
+  const partFields = withoutFields(fields, PART_FIELDS)
+  pushField(partFields, 'range', src.range)
+  pushField(partFields, 'if-range', src['if-range'])
+  return partFields
 }
 
 /** Range and If-Range: a part's fetch sends the client's. */
@@ -63,8 +65,9 @@ function withoutFields (fields: readonly string[], names: ReadonlySet<string>): 
   return out
 }
 
-/** A field as flat list lines (none when absent). */
-function listOf (name: string, v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return typeof v === 'string' ? [name, v] : v.flatMap(x => [name, x])
+/** Appends a field's lines to a flat list (none when absent). */
+function pushField (out: string[], name: string, v: string | string[] | undefined): void {
+  if (v === undefined) return
+  if (typeof v === 'string') out.push(name, v)
+  else for (const x of v) out.push(name, x)
 }
